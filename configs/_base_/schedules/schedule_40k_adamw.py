@@ -1,0 +1,22 @@
+# InternImage-style segmentation schedule (DESIGN §1.4): AdamW lr 6e-5,
+# wd 0.05, 1500-iter linear warm-up then poly decay, 40k iterations.
+_base_ = ['mmseg::_base_/schedules/schedule_40k.py']
+
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(
+        type='AdamW', lr=6e-5, betas=(0.9, 0.999), weight_decay=0.05),
+    clip_grad=None)
+param_scheduler = [
+    dict(
+        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
+        end=1500),
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=1.0,
+        begin=1500,
+        end=40000,
+        by_epoch=False),
+]

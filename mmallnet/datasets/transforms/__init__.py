@@ -1,0 +1,23 @@
+from .degradations import (
+                           BaseDegradation,
+                           CleanImage,
+                           Fog,
+                           GaussianNoise,
+                           MotionBlur,
+                           RainStreaks,
+                           RandomDegradation,
+)
+from .formatting import PackMultiTaskInputs
+from .geometric import (
+                           MultiTaskRandomCrop,
+                           MultiTaskRandomFlip,
+                           MultiTaskRandomResize,
+)
+from .loading import LoadMultiTaskAnnotations
+
+__all__ = [
+    'BaseDegradation', 'CleanImage', 'Fog', 'GaussianNoise', 'MotionBlur',
+    'RainStreaks', 'RandomDegradation', 'PackMultiTaskInputs',
+    'MultiTaskRandomCrop', 'MultiTaskRandomFlip', 'MultiTaskRandomResize',
+    'LoadMultiTaskAnnotations'
+]

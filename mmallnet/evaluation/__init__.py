@@ -1,0 +1,3 @@
+from .metrics import MultiTaskMetric
+
+__all__ = ['MultiTaskMetric']

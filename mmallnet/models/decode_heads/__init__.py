@@ -1,0 +1,3 @@
+from .multi_task_head import MultiTaskHead
+
+__all__ = ['MultiTaskHead']

@@ -1,0 +1,233 @@
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.optim import OptimWrapper
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+
+from mmallnet.models.segmentors.multi_task_encoder_decoder import (
+    MultiTaskEncoderDecoder,
+)
+from mmallnet.structures import ALL_TASKS, MultiTaskDataSample
+
+NUM_CLASSES = 5
+BACKBONE = dict(type='ResNetV1c', depth=18, stem_channels=16,
+                base_channels=16, norm_cfg=dict(type='BN'))
+HEAD = dict(type='MultiTaskHead', in_channels=[16, 32, 64, 128], channels=16,
+            tasks=list(ALL_TASKS), num_classes=NUM_CLASSES)
+MEAN = [123.675, 116.28, 103.53]
+STD = [58.395, 57.12, 57.375]
+
+
+def _model(**kwargs):
+    cfg = dict(type='MultiTaskEncoderDecoder', backbone=BACKBONE,
+               decode_head=HEAD)
+    cfg.update(kwargs)
+    return MODELS.build(copy.deepcopy(cfg))
+
+
+def _batch(shapes=((64, 64), (50, 60)), size=64, seed=0):
+    """Inputs and padded samples as the data preprocessor returns them."""
+    g = torch.Generator().manual_seed(seed)
+    inputs = torch.zeros(len(shapes), 3, size, size)
+    samples = []
+    for i, (h, w) in enumerate(shapes):
+
+        def pad(x, value):
+            return F.pad(x, (0, size - w, 0, size - h), value=value)
+
+        clean = torch.rand(3, h, w, generator=g)
+        degraded = (clean + 0.1 * torch.randn(3, h, w, generator=g)).clamp(
+            0, 1)
+        mean = torch.tensor(MEAN).view(3, 1, 1)
+        std = torch.tensor(STD).view(3, 1, 1)
+        inputs[i, :, :h, :w] = (degraded * 255 - mean) / std
+        sample = MultiTaskDataSample(metainfo=dict(
+            img_shape=(h, w), pad_shape=(size, size), ori_shape=(h, w),
+            img_padding_size=[0, size - w, 0, size - h]))
+        sample.gt_sem_seg = PixelData(data=pad(
+            torch.randint(0, NUM_CLASSES, (1, h, w), generator=g), 255))
+        sample.gt_parts = PixelData(
+            data=pad(torch.randint(0, 7, (1, h, w), generator=g), 255))
+        sample.gt_depth = PixelData(
+            data=pad(torch.rand(1, h, w, generator=g) * 5, 0.))
+        sample.gt_normal = PixelData(data=pad(
+            F.normalize(torch.randn(3, h, w, generator=g), dim=0), 0.))
+        sample.gt_boundary = PixelData(
+            data=pad((torch.rand(1, h, w, generator=g) > 0.9).float(), 255.))
+        sample.gt_saliency = PixelData(
+            data=pad((torch.rand(1, h, w, generator=g) > 0.5).long(), 255))
+        sample.gt_clean_img = PixelData(data=pad(clean, 0.))
+        sample.degraded_img = PixelData(data=pad(degraded, 0.))
+        samples.append(sample)
+    return inputs, samples
+
+
+@pytest.fixture(autouse=True)
+def _single_thread():
+    """One intra-op thread: tiny convs gain nothing from more, and on a
+    busy two-core machine oversubscribed threads make steps 10x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+EXPECTED_LOSS_KEYS = {f'decode.loss_{t}' for t in ALL_TASKS} | {
+    'decode.loss_restoration', 'decode.acc_semseg', 'decode.acc_parts'}
+
+
+def test_loss_keys_and_backward():
+    torch.manual_seed(0)
+    model = _model()
+    assert isinstance(model, MultiTaskEncoderDecoder)
+    assert model.tasks == list(ALL_TASKS)
+    assert model.num_classes == NUM_CLASSES
+    inputs, samples = _batch()
+    losses = model(inputs, samples, mode='loss')
+    assert set(losses) == EXPECTED_LOSS_KEYS
+    total, _ = model.parse_losses(losses)
+    assert torch.isfinite(total)
+    total.backward()
+    grads = [p.grad for p in model.backbone.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads)
+    assert model.decode_head.restoration_pred.weight.grad.abs().sum() > 0
+
+
+def test_loss_subset_of_tasks_without_restoration():
+    head = dict(HEAD, tasks=['semseg', 'depth'], restoration=False)
+    model = _model(decode_head=head)
+    inputs, samples = _batch()
+    losses = model(inputs, samples, mode='loss')
+    assert set(losses) == {'decode.loss_semseg', 'decode.loss_depth',
+                           'decode.acc_semseg'}
+
+
+def test_predict_fields_cropped_to_image():
+    torch.manual_seed(0)
+    model = _model().eval()
+    inputs, samples = _batch()
+    with torch.no_grad():
+        raw = model(inputs, copy.deepcopy(samples), mode='tensor')
+        results = model(inputs, samples, mode='predict')
+    assert results is samples
+    for sample in results:
+        h, w = sample.img_shape
+        assert sample.seg_logits.data.shape == (NUM_CLASSES, h, w)
+        assert sample.pred_sem_seg.data.shape == (1, h, w)
+        assert sample.pred_sem_seg.data.dtype == torch.long
+        assert torch.equal(sample.pred_sem_seg.data,
+                           sample.seg_logits.data.argmax(0, keepdim=True))
+        assert sample.pred_parts.data.shape == (1, h, w)
+        assert sample.pred_parts.data.dtype == torch.long
+        assert sample.pred_parts.data.max() < 7
+        assert sample.pred_depth.data.shape == (1, h, w)
+        assert sample.pred_depth.data.min() >= 0
+        normals = sample.pred_normal.data
+        assert normals.shape == (3, h, w)
+        assert torch.allclose(normals.norm(dim=0), torch.ones(h, w),
+                              atol=1e-5)
+        for field in ('pred_boundary', 'pred_saliency'):
+            prob = getattr(sample, field).data
+            assert prob.shape == (1, h, w) and prob.dtype == torch.float32
+            assert 0 <= prob.min() and prob.max() <= 1
+        restored = sample.pred_restored.data
+        assert restored.shape == (3, h, w)
+        assert 0 <= restored.min() and restored.max() <= 1
+    # no resize: exactly the padded raw output cropped to img_shape
+    second = results[1]
+    assert torch.equal(second.pred_depth.data,
+                       raw['depth'][1, :, :50, :60].clamp(min=0))
+    assert torch.equal(second.seg_logits.data, raw['semseg'][1, :, :50, :60])
+    assert torch.equal(second.pred_saliency.data,
+                       raw['saliency'][1, :, :50, :60].sigmoid())
+    # the zero-initialised restoration branch returns the degraded input
+    assert torch.equal(second.pred_restored.data,
+                       second.degraded_img.data[:, :50, :60])
+
+
+def test_predict_without_data_samples_uses_preprocessor_stats():
+    model = _model(data_preprocessor=dict(
+        type='SegDataPreProcessor', mean=MEAN, std=STD, bgr_to_rgb=True))
+    model.eval()
+    inputs, samples = _batch(shapes=((64, 64), (64, 64)))
+    degraded = torch.stack([s.degraded_img.data for s in samples])
+    assert torch.allclose(model.get_degraded(inputs), degraded, atol=1e-5)
+    with torch.no_grad():
+        results = model.predict(inputs)
+    assert len(results) == 2
+    for sample in results:
+        assert isinstance(sample, MultiTaskDataSample)
+        assert sample.img_shape == (64, 64)
+        assert sample.pred_normal.data.shape == (3, 64, 64)
+        assert sample.pred_sem_seg.data.shape == (1, 64, 64)
+    assert torch.allclose(results[0].pred_restored.data, degraded[0],
+                          atol=1e-5)
+    with pytest.raises(ValueError, match='degraded_img'):
+        del samples[0].degraded_img
+        model.get_degraded(inputs, samples)
+
+
+def test_crop_to_image_removes_padding_only():
+    model = _model()
+    maps = torch.arange(2 * 4 * 6, dtype=torch.float32).view(1, 2, 4, 6)
+    meta = dict(img_padding_size=[0, 2, 0, 1], ori_shape=(8, 8), flip=True)
+    assert torch.equal(model.crop_to_image(maps, meta), maps[:, :, :3, :4])
+    assert torch.equal(model.crop_to_image(maps, {}), maps)
+
+
+def test_tensor_mode_returns_raw_outputs():
+    model = _model()
+    inputs, samples = _batch()
+    out = model(inputs, samples, mode='tensor')
+    assert set(out) == set(ALL_TASKS) | {'restoration'}
+    assert out['semseg'].shape == (2, NUM_CLASSES, 64, 64)
+    assert out['restoration'].shape == (2, 3, 64, 64)
+
+
+def test_a_few_steps_reduce_the_loss():
+    torch.manual_seed(0)
+    model = _model()
+    model.train()
+    inputs, samples = _batch(seed=1)
+    optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=5e-3))
+    data = dict(inputs=inputs, data_samples=samples)
+    totals = []
+    for _ in range(6):
+        log_vars = model.train_step(data, optim)
+        totals.append(log_vars['loss'].item())
+    # the targets are random, so only their marginals can be learnt quickly
+    assert totals[-1] < 0.99 * totals[0], totals
+
+
+def test_mmpretrain_backbone():
+    backbone = dict(type='mmpretrain.ResNet', depth=18, stem_channels=16,
+                    base_channels=16, out_indices=(0, 1, 2, 3))
+    model = _model(backbone=backbone)
+    assert type(model.backbone).__module__.startswith('mmpretrain')
+    inputs, samples = _batch()
+    losses = model(inputs, samples, mode='loss')
+    assert set(losses) == EXPECTED_LOSS_KEYS
+    model.parse_losses(losses)[0].backward()
+    model.eval()
+    with torch.no_grad():
+        results = model(inputs, samples, mode='predict')
+    assert results[1].pred_depth.data.shape == (1, 50, 60)
+
+
+def test_config_errors_and_pretrained():
+    with pytest.raises(ValueError, match='test_cfg.mode'):
+        _model(test_cfg=dict(mode='slide'))
+    model = MultiTaskEncoderDecoder(backbone=BACKBONE, decode_head=HEAD,
+                                    pretrained='ckpt.pth')
+    assert model.backbone.init_cfg == dict(type='Pretrained',
+                                           checkpoint='ckpt.pth')
+    with pytest.raises(ValueError, match='pretrained'):
+        MultiTaskEncoderDecoder(
+            backbone=dict(BACKBONE, init_cfg=dict(type='Pretrained',
+                                                  checkpoint='a.pth')),
+            decode_head=HEAD, pretrained='ckpt.pth')
+    with pytest.raises(KeyError, match='`tasks`'):
+        _model(decode_head=dict(HEAD, tasks=['semseg', 'edge']))

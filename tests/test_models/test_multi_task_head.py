@@ -1,0 +1,241 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.structures import PixelData
+from mmseg.models.losses import CrossEntropyLoss
+from mmseg.registry import MODELS
+
+from mmallnet.models.decode_heads.multi_task_head import (
+    DEFAULT_TASK_LOSS_WEIGHTS,
+    MultiTaskHead,
+)
+from mmallnet.models.losses.balanced_bce_loss import BalancedBCELoss
+from mmallnet.models.losses.depth_l1_loss import DepthL1Loss
+from mmallnet.models.losses.normal_l1_loss import NormalL1Loss
+from mmallnet.models.losses.restoration_loss import RestorationLoss
+from mmallnet.models.losses.weighted_bce_loss import WeightedBCELoss
+from mmallnet.structures import ALL_TASKS, MultiTaskDataSample
+
+IN_CHANNELS = [8, 16, 24, 32]
+NYUD = ['semseg', 'depth', 'normals', 'boundary']
+PASCAL = ['semseg', 'parts', 'saliency', 'normals', 'boundary']
+
+
+def _feats(n=2, size=32):
+    return [
+        torch.randn(n, c, size // s, size // s)
+        for c, s in zip(IN_CHANNELS, (4, 8, 16, 32))
+    ]
+
+
+def _head(tasks, **kwargs):
+    return MultiTaskHead(in_channels=IN_CHANNELS, channels=8, tasks=tasks,
+                         **kwargs)
+
+
+def _samples(n=2, size=32, img_shape=(28, 30), num_classes=40):
+    """Padded samples as the data preprocessor writes them."""
+    h, w = img_shape
+    samples = []
+    for _ in range(n):
+        sample = MultiTaskDataSample(metainfo=dict(
+            img_shape=img_shape, pad_shape=(size, size), ori_shape=img_shape,
+            img_padding_size=[0, size - w, 0, size - h]))
+
+        def pad(x, value):
+            return F.pad(x, (0, size - w, 0, size - h), value=value)
+
+        sample.gt_sem_seg = PixelData(
+            data=pad(torch.randint(0, num_classes, (1, h, w)), 255))
+        sample.gt_parts = PixelData(
+            data=pad(torch.randint(0, 7, (1, h, w)), 255))
+        sample.gt_depth = PixelData(data=pad(torch.rand(1, h, w) * 5, 0.))
+        sample.gt_normal = PixelData(
+            data=pad(F.normalize(torch.randn(3, h, w), dim=0), 0.))
+        sample.gt_boundary = PixelData(
+            data=pad((torch.rand(1, h, w) > 0.9).float(), 255.))
+        sample.gt_saliency = PixelData(
+            data=pad((torch.rand(1, h, w) > 0.5).long(), 255))
+        sample.gt_clean_img = PixelData(data=pad(torch.rand(3, h, w), 0.))
+        sample.degraded_img = PixelData(data=pad(torch.rand(3, h, w), 0.))
+        samples.append(sample)
+    return samples
+
+
+@pytest.mark.parametrize('tasks, num_classes', [
+    (NYUD, 40), (PASCAL, 21), (list(ALL_TASKS), 40), (['depth'], 40)
+])
+def test_forward_shapes_and_keys(tasks, num_classes):
+    head = _head(tasks, num_classes=num_classes)
+    degraded = torch.rand(2, 3, 32, 32)
+    out = head(_feats(), degraded)
+    assert set(out) == set(tasks) | {'restoration'}
+    channels = dict(semseg=num_classes, parts=7, saliency=1, depth=1,
+                    normals=3, boundary=1, restoration=3)
+    for key, value in out.items():
+        assert value.shape == (2, channels[key], 32, 32), key
+    # the residual conv starts at zero: restored == degraded
+    assert torch.equal(out['restoration'], degraded)
+
+
+def test_forward_without_restoration():
+    head = _head(['normals', 'boundary'], restoration=False)
+    assert not hasattr(head, 'loss_restoration')
+    out = head(_feats())  # no degraded image: x4 from the 1/4 scale
+    assert set(out) == {'normals', 'boundary'}
+    assert out['normals'].shape == (2, 3, 32, 32)
+    with pytest.raises(ValueError, match='degraded'):
+        _head(['depth'])(_feats())
+
+
+def test_in_index_selects_scales():
+    head = MultiTaskHead(in_channels=[16, 32], in_index=[1, 3], channels=8,
+                         tasks=['depth'], restoration=False)
+    # the degraded image (optional without restoration) fixes the size
+    out = head(_feats(), torch.rand(2, 3, 32, 32))
+    assert out['depth'].shape == (2, 1, 32, 32)
+    # without it: x4 from the finest selected scale (here 1/8)
+    assert head(_feats())['depth'].shape == (2, 1, 16, 16)
+    with pytest.raises(ValueError, match='in_channels'):
+        head([f[:, :4] for f in _feats()])
+    with pytest.raises(ValueError, match='equal length'):
+        MultiTaskHead(in_channels=[8], in_index=[0, 1], channels=8,
+                      tasks=['depth'])
+    coarse_first = MultiTaskHead(in_channels=[32, 8], in_index=[3, 0],
+                                 channels=8, tasks=['depth'],
+                                 restoration=False)
+    with pytest.raises(ValueError, match='fine to coarse'):
+        coarse_first(_feats())
+
+
+def test_unknown_task_names():
+    with pytest.raises(KeyError, match='`tasks`'):
+        _head(['semseg', 'edges'])
+    with pytest.raises(KeyError, match='`task_loss_weights`'):
+        _head(['semseg'], task_loss_weights=dict(edge=50))
+    with pytest.raises(KeyError, match='`loss_decode`'):
+        _head(['semseg'], loss_decode=dict(sal=dict(type='DepthL1Loss')))
+
+
+def test_build_from_registry_and_default_losses():
+    head = MODELS.build(
+        dict(type='MultiTaskHead', in_channels=IN_CHANNELS, channels=8,
+             tasks=list(ALL_TASKS)))
+    expected = dict(semseg=CrossEntropyLoss, parts=CrossEntropyLoss,
+                    depth=DepthL1Loss, normals=NormalL1Loss,
+                    boundary=WeightedBCELoss, saliency=BalancedBCELoss)
+    for task, cls in expected.items():
+        assert len(head.loss_decode[task]) == 1
+        assert isinstance(head.loss_decode[task][0], cls)
+    assert head.loss_decode['semseg'][0].avg_non_ignore
+    assert head.loss_decode['boundary'][0].pos_weight == 0.95
+    assert head.task_loss_weights == DEFAULT_TASK_LOSS_WEIGHTS
+    assert DEFAULT_TASK_LOSS_WEIGHTS == dict(
+        semseg=1, depth=1, normals=10, boundary=50, parts=2, saliency=5)
+    assert isinstance(head.loss_restoration, RestorationLoss)
+    assert head.loss_restoration.fft_weight == 0.1
+
+
+def test_loss_by_feat_values_are_weighted_task_losses():
+    torch.manual_seed(0)
+    tasks = list(ALL_TASKS)
+    head = _head(tasks, num_classes=5,
+                 task_loss_weights=dict(depth=3.0))
+    samples = _samples(num_classes=5)
+    out = head(_feats(), torch.stack([s.degraded_img.data for s in samples]))
+    losses = head.loss_by_feat(out, samples)
+    assert set(losses) == {f'loss_{t}' for t in tasks} | {
+        'loss_restoration', 'acc_semseg', 'acc_parts'}
+
+    def gt(field):
+        return torch.stack([getattr(s, field).data for s in samples])
+
+    ce = CrossEntropyLoss(avg_non_ignore=True)
+    expected = dict(
+        semseg=1 * ce(out['semseg'], gt('gt_sem_seg')[:, 0],
+                      ignore_index=255),
+        parts=2 * ce(out['parts'], gt('gt_parts')[:, 0], ignore_index=255),
+        depth=3 * DepthL1Loss()(out['depth'], gt('gt_depth')),
+        normals=10 * NormalL1Loss()(out['normals'], gt('gt_normal')),
+        boundary=50 * WeightedBCELoss()(out['boundary'], gt('gt_boundary')),
+        saliency=5 * BalancedBCELoss()(out['saliency'],
+                                       gt('gt_saliency').float()),
+        restoration=RestorationLoss()(out['restoration'], gt('gt_clean_img'),
+                                      img_shapes=[(28, 30)] * 2))
+    for key, value in expected.items():
+        assert losses[f'loss_{key}'].item() == \
+            pytest.approx(value.item(), rel=1e-5), key
+    total = sum(v for k, v in losses.items() if k.startswith('loss_'))
+    total.backward()
+    assert head.lateral_convs[0].conv.weight.grad is not None
+    assert head.restoration_pred.weight.grad.abs().sum() > 0
+
+
+def test_loss_ignores_padding():
+    """Outputs on padded pixels never change any loss."""
+    torch.manual_seed(1)
+    head = _head(list(ALL_TASKS))
+    samples = _samples()
+    out = head(_feats(), torch.rand(2, 3, 32, 32))
+    losses = head.loss_by_feat(out, samples)
+    changed = {k: v.detach().clone() for k, v in out.items()}
+    for value in changed.values():
+        value[:, :, 28:] = 7.
+        value[:, :, :, 30:] = -7.
+    for key, value in head.loss_by_feat(changed, samples).items():
+        assert value.item() == pytest.approx(losses[key].item(), rel=1e-6), \
+            key
+
+
+def test_loss_decode_list_and_missing_field():
+    head = _head(['depth'], restoration=False, loss_decode=dict(depth=[
+        dict(type='DepthL1Loss'), dict(type='DepthL1Loss', loss_weight=2.)
+    ]))
+    samples = _samples()
+    out = head(_feats(), torch.rand(2, 3, 32, 32))
+    single = DepthL1Loss()(out['depth'], torch.stack(
+        [s.gt_depth.data for s in samples]))
+    losses = head.loss_by_feat(out, samples)
+    assert set(losses) == {'loss_depth'}
+    assert losses['loss_depth'].item() == pytest.approx(3 * single.item())
+    del samples[1].gt_depth
+    with pytest.raises(KeyError, match='gt_depth'):
+        head.loss_by_feat(out, samples)
+
+
+def test_predict_by_feat():
+    head = _head(list(ALL_TASKS), num_classes=5)
+    out = head(_feats(), torch.rand(2, 3, 32, 32))
+    out['depth'] = out['depth'] - 1.
+    out['restoration'] = out['restoration'] * 3 - 1
+    preds = head.predict_by_feat(out)
+    assert torch.equal(preds['semseg'], out['semseg'])
+    assert torch.equal(preds['parts'], out['parts'])
+    assert torch.equal(preds['boundary'], out['boundary'].sigmoid())
+    assert torch.equal(preds['saliency'], out['saliency'].sigmoid())
+    assert preds['depth'].min() >= 0
+    assert torch.allclose(preds['normals'].norm(dim=1),
+                          torch.ones(2, 32, 32), atol=1e-5)
+    assert preds['restoration'].min() >= 0
+    assert preds['restoration'].max() <= 1
+    with pytest.raises(KeyError, match='edges'):
+        head.predict_by_feat(dict(edges=out['boundary']))
+
+
+def test_all_ignored_targets_give_zero_finite_losses():
+    """E.g. a PASCAL batch without persons: parts maps are all ignore."""
+    head = _head(list(ALL_TASKS))
+    samples = _samples()
+    for sample in samples:
+        sample.gt_parts.data[:] = 255
+        sample.gt_saliency.data[:] = 255
+        sample.gt_boundary.data[:] = 255
+        sample.gt_depth.data[:] = 0
+        sample.gt_normal.data[:] = 0
+    out = head(_feats(), torch.rand(2, 3, 32, 32))
+    losses = head.loss_by_feat(out, samples)
+    for task in ('parts', 'saliency', 'boundary', 'depth', 'normals'):
+        assert losses[f'loss_{task}'].item() == 0, task
+    total = sum(v for k, v in losses.items() if k.startswith('loss_'))
+    assert torch.isfinite(total)
+    total.backward()

@@ -1,0 +1,144 @@
+"""End-to-end checks of tools/train.py, tools/test.py and dist_train.sh.
+
+One tiny SynthScenes copy and one short training run are shared by the
+module; each test then exercises a tool on them.
+"""
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEMO_CONFIG = osp.join(
+    REPO, 'configs', 'mtl_baseline',
+    'mtl-baseline_r18-w32_1xb8-1k_synthscenes-96x128.py')
+
+TINY_CONFIG = """
+_base_ = [{demo!r}]
+data_root = {root!r}
+generate = dict(num_train=8, num_val=3, height=48, width=64, seed=0)
+crop_size = (32, 48)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadMultiTaskAnnotations'),
+    dict(type='MultiTaskRandomResize', ratio_range=(0.8, 1.2)),
+    dict(type='MultiTaskRandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='MultiTaskRandomFlip', prob=0.5),
+    dict(type='RandomDegradation', degradations={{{{_base_.degradations}}}},
+         seed=None),
+    dict(type='PackMultiTaskInputs'),
+]
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, generate=generate,
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, generate=generate))
+test_dataloader = val_dataloader
+max_iters = {iters}
+param_scheduler = []
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(
+    logger=dict(interval=1),
+    checkpoint=dict(interval={ckpt_interval}, max_keep_ckpts=5))
+"""
+
+
+def write_config(path, root, iters=4, ckpt_interval=2):
+    with open(path, 'w') as f:
+        f.write(
+            TINY_CONFIG.format(
+                demo=DEMO_CONFIG, root=root, iters=iters,
+                ckpt_interval=ckpt_interval))
+    return str(path)
+
+
+def run(args, **kwargs):
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        args, cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=600, **kwargs)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def scalars(work_dir):
+    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                      'scalars.json')))
+    assert files, f'no scalars.json under {work_dir}'
+    with open(files[-1]) as f:
+        return [json.loads(line) for line in f]
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('tools')
+    config = write_config(tmp / 'tiny.py', str(tmp / 'synthscenes'))
+    work_dir = str(tmp / 'work')
+    run([sys.executable, 'tools/train.py', config, '--work-dir', work_dir])
+    return dict(tmp=tmp, config=config, work_dir=work_dir)
+
+
+def test_train_writes_checkpoints_and_evaluates(trained):
+    work_dir = trained['work_dir']
+    assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))
+    assert osp.isfile(osp.join(work_dir, 'iter_4.pth'))
+    logs = scalars(work_dir)
+    assert [r['iter'] for r in logs if 'loss' in r] == [1, 2, 3, 4]
+    assert any('semseg.mIoU' in r for r in logs)
+
+
+def test_resume_continues_training(trained):
+    tmp = trained['tmp']
+    config = write_config(tmp / 'tiny_resume.py', str(tmp / 'synthscenes'),
+                          iters=6)
+    work_dir = str(tmp / 'resume')
+    os.makedirs(work_dir)
+    # start from the 4-iteration run's state
+    import shutil
+    shutil.copy(osp.join(trained['work_dir'], 'iter_4.pth'), work_dir)
+    with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
+        f.write(osp.join(work_dir, 'iter_4.pth'))
+    out = run([sys.executable, 'tools/train.py', config, '--work-dir',
+               work_dir, '--resume'])
+    assert 'resumed epoch: 0, iter: 4' in out
+    logs = scalars(work_dir)
+    assert [r['iter'] for r in logs if 'loss' in r] == [5, 6]
+    assert osp.isfile(osp.join(work_dir, 'iter_6.pth'))
+
+
+def test_evaluation_is_reproducible_and_draws(trained):
+    ckpt = osp.join(trained['work_dir'], 'iter_4.pth')
+    results = []
+    for i in range(2):
+        work_dir = str(trained['tmp'] / f'test{i}')
+        run([sys.executable, 'tools/test.py', trained['config'], ckpt,
+             '--work-dir', work_dir, '--show-dir', 'vis', '--out',
+             osp.join(work_dir, 'preds')])
+        metrics = glob.glob(osp.join(work_dir, '*', '*.json'))
+        assert len(metrics) == 1
+        with open(metrics[0]) as f:
+            results.append(json.load(f))
+        pictures = glob.glob(
+            osp.join(work_dir, '*', 'vis_data', 'vis_image', '*.png'))
+        assert len(pictures) == 3
+    assert results[0] == results[1]
+    for key in ('semseg.mIoU', 'depth.rmse', 'normals.mean',
+                'boundary.odsF_proxy', 'saliency.maxF', 'restoration.psnr'):
+        assert key in results[0], sorted(results[0])
+
+
+def test_dist_train_two_cpu_processes(trained):
+    work_dir = str(trained['tmp'] / 'dist')
+    config = write_config(trained['tmp'] / 'tiny_dist.py',
+                          str(trained['tmp'] / 'synthscenes'), iters=2)
+    out = run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir',
+               work_dir],
+              )
+    assert 'gloo' in out
+    assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))

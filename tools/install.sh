@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Install mmallnet and its stack into the current Python environment.
+#
+#   bash tools/install.sh [--tests]
+#
+# Reuses a working torch + mmcv (with compiled ops) when one is importable.
+# Otherwise installs the tested stack: torch 2.14.1 + torchvision 0.29.1, and
+# mmcv 2.1.0 from a wheelhouse when one is given (MMCV_WHEELHOUSE or
+# PIP_FIND_LINKS), else built from source (CPU ops, C++20 for torch >= 2.13;
+# 20-45 minutes on 2 cores). Environment:
+#   PYTHON           interpreter to install into (default: python3)
+#   MMCV_WHEELHOUSE  folder holding an mmcv-2.1.0 wheel for this torch
+#   FORCE_CUDA=1     build mmcv's CUDA ops as well (needs nvcc)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+PIP="$PYTHON -m pip"
+TORCH_VERSION=2.14.1
+TORCHVISION_VERSION=0.29.1
+MMCV_VERSION=2.1.0
+WITH_TESTS=0
+for arg in "$@"; do
+  case "$arg" in
+    --tests) WITH_TESTS=1 ;;
+    *) echo "install.sh: unknown argument '$arg' (expected --tests)" >&2; exit 2 ;;
+  esac
+done
+
+log() { echo "[mmallnet install] $*"; }
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+log "python: $($PYTHON --version 2>&1) ($(command -v $PYTHON))"
+# pkg_resources is needed by the mmcv build and by mmseg:: config inheritance.
+$PIP install -q "setuptools<81" wheel
+
+# 1. torch + torchvision
+if $PYTHON -c "import torch, torchvision" >/dev/null 2>&1; then
+  log "reusing torch $($PYTHON -c 'import torch; print(torch.__version__)')," \
+      "torchvision $($PYTHON -c 'import torchvision; print(torchvision.__version__)')"
+else
+  log "installing torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION"
+  $PIP install -q "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+fi
+
+# 2. mmcv with compiled ops (mmseg 1.2.2 needs >=2.0.0rc4,<2.2.0)
+mmcv_ok() {
+  $PYTHON - <<'PY' >/dev/null 2>&1
+import mmcv
+from mmcv.ops import nms  # noqa: F401  (fails without compiled ops)
+from packaging.version import Version
+v = Version(mmcv.__version__)
+assert Version('2.0.0rc4') <= v < Version('2.2.0')
+PY
+}
+WHEELHOUSE=${MMCV_WHEELHOUSE:-${PIP_FIND_LINKS:-}}
+if mmcv_ok; then
+  log "reusing mmcv $($PYTHON -c 'import mmcv; print(mmcv.__version__)') (compiled ops present)"
+elif [ -n "$WHEELHOUSE" ] && $PIP install -q --no-index --find-links "$WHEELHOUSE" \
+      --only-binary mmcv --no-deps "mmcv==$MMCV_VERSION" 2>/dev/null && mmcv_ok; then
+  log "installed mmcv $MMCV_VERSION from wheelhouse $WHEELHOUSE"
+else
+  [ -n "$WHEELHOUSE" ] && log "no usable mmcv $MMCV_VERSION wheel in $WHEELHOUSE"
+  log "building mmcv $MMCV_VERSION from source: this takes 20-45 minutes on" \
+      "2 CPU cores (CPU ops only unless FORCE_CUDA=1)."
+  build_dir=$(mktemp -d)
+  $PIP download -q --no-deps --no-binary :all: -d "$build_dir" "mmcv==$MMCV_VERSION"
+  tar -xzf "$build_dir"/mmcv-$MMCV_VERSION.tar.gz -C "$build_dir"
+  src="$build_dir/mmcv-$MMCV_VERSION"
+  # torch >= 2.13 headers require C++20; mmcv 2.1.0 hard-codes -std=c++17.
+  if $PYTHON -c "import torch, sys; from packaging.version import Version as V; \
+sys.exit(0 if V(torch.__version__.split('+')[0]) >= V('2.13') else 1)"; then
+    sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
+    log "patched mmcv setup.py to -std=c++20 for torch >= 2.13"
+  fi
+  $PIP install -q ninja psutil
+  (cd "$src" && MMCV_WITH_OPS=1 FORCE_CUDA=${FORCE_CUDA:-0} \
+     MAX_JOBS=${MAX_JOBS:-$(nproc)} $PIP install --no-build-isolation .)
+  rm -rf "$build_dir"
+  mmcv_ok || { log "mmcv build finished but 'mmcv.ops' does not import"; exit 1; }
+fi
+
+# 3. OpenMMLab packages, mmallnet itself (editable) and test tools
+$PIP install -q -r requirements/runtime.txt
+$PIP install -q --no-build-isolation --no-deps -e .
+if [ "$WITH_TESTS" = 1 ]; then
+  $PIP install -q -r requirements/tests.txt
+fi
+$PYTHON -c "import mmallnet, mmseg.models, mmpretrain.models; \
+print('[mmallnet install] ok: mmallnet', mmallnet.__version__)"
