@@ -25,8 +25,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--out',
         type=str,
-        help='directory where the metric writes its per-image outputs '
-        '(sets test_evaluator.output_dir and keep_results)')
+        help='directory where the metric writes every prediction (semseg/'
+        'depth/normals/boundary/saliency/restored files per image; sets '
+        'test_evaluator.output_dir)')
     parser.add_argument(
         '--show', action='store_true', help='show prediction results')
     parser.add_argument(
@@ -65,8 +66,9 @@ def trigger_visualization_hook(cfg: Config,
         hook['show'] = True
         hook['wait_time'] = args.wait_time
     if args.show_dir:
-        visualizer = cfg.visualizer
-        visualizer['save_dir'] = args.show_dir
+        # relative show dirs live in the work dir: <work_dir>/<show_dir>/
+        # vis_data/vis_image/<name>.png
+        cfg.visualizer['save_dir'] = osp.join(cfg.work_dir, args.show_dir)
     return cfg
 
 
@@ -83,7 +85,6 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
-
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     if args.out is not None:
@@ -91,7 +92,6 @@ def main() -> None:
         for evaluator in (evaluators if isinstance(evaluators, list) else
                           [evaluators]):
             evaluator['output_dir'] = args.out
-            evaluator['keep_results'] = True
 
     setup_cpu_distributed(cfg, args.launcher)
     runner = (Runner.from_cfg(cfg)

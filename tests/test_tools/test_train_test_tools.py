@@ -90,7 +90,7 @@ def test_train_writes_checkpoints_and_evaluates(trained):
     assert osp.isfile(osp.join(work_dir, 'iter_4.pth'))
     logs = scalars(work_dir)
     assert [r['iter'] for r in logs if 'loss' in r] == [1, 2, 3, 4]
-    assert any('semseg.mIoU' in r for r in logs)
+    assert any('mt/semseg.mIoU' in r for r in logs)
 
 
 def test_resume_continues_training(trained):
@@ -123,13 +123,17 @@ def test_evaluation_is_reproducible_and_draws(trained):
         metrics = glob.glob(osp.join(work_dir, '*', '*.json'))
         assert len(metrics) == 1
         with open(metrics[0]) as f:
-            results.append(json.load(f))
+            results.append({
+                k: v for k, v in json.load(f).items() if k.startswith('mt/')
+            })
         pictures = glob.glob(
-            osp.join(work_dir, '*', 'vis_data', 'vis_image', '*.png'))
+            osp.join(work_dir, 'vis', 'vis_data', 'vis_image', '*.png'))
         assert len(pictures) == 3
+        assert len(os.listdir(osp.join(work_dir, 'preds', 'depth'))) == 3
     assert results[0] == results[1]
-    for key in ('semseg.mIoU', 'depth.rmse', 'normals.mean',
-                'boundary.odsF_proxy', 'saliency.maxF', 'restoration.psnr'):
+    for key in ('mt/semseg.mIoU', 'mt/depth.rmse', 'mt/normals.mean',
+                'mt/boundary.odsF_proxy', 'mt/saliency.maxF',
+                'mt/restoration.psnr', 'mt/noise/semseg.mIoU'):
         assert key in results[0], sorted(results[0])
 
 

@@ -10,6 +10,7 @@ from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
 from mmallnet.evaluation import functional as F
+from mmallnet.evaluation.prediction_writer import write_predictions
 from mmallnet.structures import (
     CLEAN_IMG_KEY,
     DEGRADED_IMG_KEY,
@@ -96,6 +97,12 @@ class MultiTaskMetric(BaseMetric):
             InvPT / TaskPrompter / MLoRE do. Default False.
         normal_hist_bins (int): Angle histogram bins over [0°, 180°].
             Default 18000 (0.01°).
+        output_dir (str, optional): Also write every prediction there
+            (see :mod:`mmallnet.evaluation.prediction_writer`; set by
+            ``tools/test.py --out``). Default None.
+        format_only (bool): Only write predictions, compute no metric
+            (for test sets without labels). Needs ``output_dir``.
+            Default False.
         collect_device (str): 'cpu' or 'gpu'. Default 'cpu'.
         prefix (str, optional): Key prefix. Default ``'mt'``.
     """
@@ -115,6 +122,8 @@ class MultiTaskMetric(BaseMetric):
                  saliency_beta2: float = 0.3,
                  legacy_double_sigmoid: bool = False,
                  normal_hist_bins: int = 18000,
+                 output_dir: Optional[str] = None,
+                 format_only: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -143,6 +152,11 @@ class MultiTaskMetric(BaseMetric):
             raise ValueError('MultiTaskMetric.normal_hist_bins must be >= 1, '
                              f'got {normal_hist_bins}.')
         self.normal_hist_bins = int(normal_hist_bins)
+        if format_only and not output_dir:
+            raise ValueError('MultiTaskMetric: `format_only=True` needs '
+                             '`output_dir`.')
+        self.output_dir = output_dir
+        self.format_only = format_only
 
     @staticmethod
     def _thresholds(values: Optional[Sequence[float]], default: np.ndarray,
@@ -262,7 +276,10 @@ class MultiTaskMetric(BaseMetric):
         for sample in data_samples:
             if isinstance(sample, BaseDataElement):
                 sample = sample.to_dict()
-            self.results.append(self._sample_stats(sample))
+            if self.output_dir:
+                write_predictions(sample, self.output_dir, self.tasks)
+            if not self.format_only:
+                self.results.append(self._sample_stats(sample))
 
     # ------------------------------------------------------------------
     # compute
@@ -314,6 +331,10 @@ class MultiTaskMetric(BaseMetric):
         Returns:
             dict[str, float]: Flat metrics, see the class docstring.
         """
+        if self.format_only:
+            print_log(f'Predictions written to {self.output_dir}; no '
+                      'metric computed (format_only=True).', 'current')
+            return {}
         if not results:
             raise ValueError('MultiTaskMetric: no results to evaluate.')
         groups: Dict[str, List[dict]] = OrderedDict(all=list(results))
