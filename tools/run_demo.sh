@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 bash tools/install.sh
 PYTHON=${PYTHON:-python3}
-CONFIG=${CONFIG:-configs/mtl_baseline/mtl-baseline_r18-w32_1xb8-1k_synthscenes-96x128.py}
+CONFIG=${CONFIG:-configs/mtl_baseline/mtl-baseline_r18-w32_1xb8-500_synthscenes-96x128.py}
 WORK_DIR=${WORK_DIR:-work_dirs/demo}
 
 $PYTHON tools/misc/generate_synthscenes.py data/synthscenes

@@ -15,7 +15,7 @@ import pytest
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CONFIG = osp.join(
     REPO, 'configs', 'mtl_baseline',
-    'mtl-baseline_r18-w32_1xb8-1k_synthscenes-96x128.py')
+    'mtl-baseline_r18-w32_1xb8-500_synthscenes-96x128.py')
 
 TINY_CONFIG = """
 _base_ = [{demo!r}]

@@ -15,7 +15,7 @@ model = dict(
         tasks=tasks,
         num_classes=10))
 
-max_iters = 1000
+max_iters = 500
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999),
