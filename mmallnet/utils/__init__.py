@@ -1,6 +1,6 @@
 from .checkpoint_compat import (
-                                load_local_checkpoint,
-                                patch_mmengine_checkpoint_loading,
+    load_local_checkpoint,
+    patch_mmengine_checkpoint_loading,
 )
 from .cpu_distributed import setup_cpu_distributed
 

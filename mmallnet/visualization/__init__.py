@@ -1,21 +1,20 @@
 from .color_maps import (
-                         depth_to_rgb,
-                         depth_value_range,
-                         generate_palette,
-                         image_to_uint8,
-                         label_to_rgb,
-                         normal_to_rgb,
-                         prob_to_gray,
-                         psnr,
+    depth_to_rgb,
+    depth_value_range,
+    generate_palette,
+    image_to_uint8,
+    label_to_rgb,
+    normal_to_rgb,
+    prob_to_gray,
 )
 from .multi_task_visualizer import (
-                         MultiTaskLocalVisualizer,
-                         degradation_title,
-                         draw_multi_task_sample,
+    MultiTaskLocalVisualizer,
+    degradation_title,
+    draw_multi_task_sample,
 )
 
 __all__ = [
     'MultiTaskLocalVisualizer', 'draw_multi_task_sample', 'degradation_title',
     'generate_palette', 'label_to_rgb', 'depth_to_rgb', 'depth_value_range',
-    'normal_to_rgb', 'prob_to_gray', 'image_to_uint8', 'psnr'
+    'normal_to_rgb', 'prob_to_gray', 'image_to_uint8'
 ]

@@ -219,24 +219,3 @@ def image_to_uint8(image: np.ndarray) -> np.ndarray:
                          f'{image.shape}.')
     image = np.nan_to_num(image)
     return np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
-
-
-def psnr(pred: np.ndarray, target: np.ndarray) -> float:
-    """PSNR in dB of two images in [0, 1] (prediction clipped to [0, 1]).
-
-    Args:
-        pred (np.ndarray): Predicted image.
-        target (np.ndarray): Reference image of the same shape.
-
-    Returns:
-        float: ``10 * log10(1 / MSE)``; ``inf`` for identical images.
-    """
-    pred = np.clip(np.asarray(pred, dtype=np.float64), 0, 1)
-    target = np.asarray(target, dtype=np.float64)
-    if pred.shape != target.shape:
-        raise ValueError(f'PSNR needs equal shapes, got {pred.shape} and '
-                         f'{target.shape}.')
-    mse = float(np.mean((pred - target)**2))
-    if mse == 0:
-        return float('inf')
-    return 10.0 * math.log10(1.0 / mse)

@@ -1,5 +1,4 @@
 """Visualizer drawing every task of a multi-task sample in one grid."""
-import math
 import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -13,6 +12,7 @@ from mmseg.registry import VISUALIZERS
 from mmseg.utils import get_classes, get_palette
 from mmseg.visualization import SegLocalVisualizer
 
+from mmallnet.evaluation.functional import psnr
 from mmallnet.structures.tasks import (
     ALL_TASKS,
     CLEAN_IMG_KEY,
@@ -29,7 +29,6 @@ from .color_maps import (
     label_to_rgb,
     normal_to_rgb,
     prob_to_gray,
-    psnr,
 )
 
 #: Parameter shown in the degraded image's title, first match wins; other
@@ -301,9 +300,8 @@ def draw_multi_task_sample(data_sample: Optional[BaseDataElement] = None,
         title = 'restored'
         if clean is not None:
             if clean.shape == restored.shape:
-                value = psnr(restored, clean)
-                title += (' PSNR inf' if math.isinf(value) else
-                          f' PSNR {value:.2f}dB')
+                value = psnr(np.clip(restored, 0, 1), clean)
+                title += f' PSNR {value:.2f}dB'
             else:
                 title += ' (PSNR n/a: shape differs from clean)'
         images.append((title, image_to_uint8(restored)))

@@ -1,17 +1,17 @@
 from .degradations import (
-                           BaseDegradation,
-                           CleanImage,
-                           Fog,
-                           GaussianNoise,
-                           MotionBlur,
-                           RainStreaks,
-                           RandomDegradation,
+    BaseDegradation,
+    CleanImage,
+    Fog,
+    GaussianNoise,
+    MotionBlur,
+    RainStreaks,
+    RandomDegradation,
 )
 from .formatting import PackMultiTaskInputs
 from .geometric import (
-                           MultiTaskRandomCrop,
-                           MultiTaskRandomFlip,
-                           MultiTaskRandomResize,
+    MultiTaskRandomCrop,
+    MultiTaskRandomFlip,
+    MultiTaskRandomResize,
 )
 from .loading import LoadMultiTaskAnnotations
 
