@@ -58,8 +58,9 @@ def write_config(path, root, iters=4, ckpt_interval=2):
     return str(path)
 
 
-def run(args, **kwargs):
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+def run(args, env_extra=None, **kwargs):
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1',
+               **(env_extra or {}))
     proc = subprocess.run(
         args, cwd=REPO, env=env, capture_output=True, text=True,
         timeout=600, **kwargs)
@@ -112,6 +113,14 @@ def test_resume_continues_training(trained):
     assert osp.isfile(osp.join(work_dir, 'iter_6.pth'))
 
 
+def read_metrics(work_dir):
+    """The ``mt/`` metrics of the one test run in ``work_dir``."""
+    files = glob.glob(osp.join(work_dir, '*', '*.json'))
+    assert len(files) == 1, files
+    with open(files[0]) as f:
+        return {k: v for k, v in json.load(f).items() if k.startswith('mt/')}
+
+
 def test_evaluation_is_reproducible_and_draws(trained):
     ckpt = osp.join(trained['work_dir'], 'iter_4.pth')
     results = []
@@ -120,12 +129,7 @@ def test_evaluation_is_reproducible_and_draws(trained):
         run([sys.executable, 'tools/test.py', trained['config'], ckpt,
              '--work-dir', work_dir, '--show-dir', 'vis', '--out',
              osp.join(work_dir, 'preds')])
-        metrics = glob.glob(osp.join(work_dir, '*', '*.json'))
-        assert len(metrics) == 1
-        with open(metrics[0]) as f:
-            results.append({
-                k: v for k, v in json.load(f).items() if k.startswith('mt/')
-            })
+        results.append(read_metrics(work_dir))
         pictures = glob.glob(
             osp.join(work_dir, 'vis', 'vis_data', 'vis_image', '*.png'))
         assert len(pictures) == 3
@@ -135,6 +139,22 @@ def test_evaluation_is_reproducible_and_draws(trained):
                 'mt/boundary.odsF_proxy', 'mt/saliency.maxF',
                 'mt/restoration.psnr', 'mt/noise/semseg.mIoU'):
         assert key in results[0], sorted(results[0])
+    trained['single_process_metrics'] = results[0]
+
+
+def test_dist_test_matches_single_process(trained):
+    """Two CPU processes (gloo) give exactly the single-process metrics."""
+    ckpt = osp.join(trained['work_dir'], 'iter_4.pth')
+    single = trained.get('single_process_metrics')
+    if single is None:
+        work_dir = str(trained['tmp'] / 'test_single')
+        run([sys.executable, 'tools/test.py', trained['config'], ckpt,
+             '--work-dir', work_dir])
+        single = read_metrics(work_dir)
+    work_dir = str(trained['tmp'] / 'test_dist')
+    run(['bash', 'tools/dist_test.sh', trained['config'], ckpt, '2',
+         '--work-dir', work_dir], env_extra=dict(PORT='29531'))
+    assert read_metrics(work_dir) == pytest.approx(single, rel=1e-12)
 
 
 def test_dist_train_two_cpu_processes(trained):
@@ -142,7 +162,6 @@ def test_dist_train_two_cpu_processes(trained):
     config = write_config(trained['tmp'] / 'tiny_dist.py',
                           str(trained['tmp'] / 'synthscenes'), iters=2)
     out = run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir',
-               work_dir],
-              )
+               work_dir], env_extra=dict(PORT='29532'))
     assert 'gloo' in out
     assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))
