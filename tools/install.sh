@@ -32,7 +32,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 log "python: $($PYTHON --version 2>&1) ($(command -v $PYTHON))"
 # pkg_resources is needed by the mmcv build and by mmseg:: config inheritance.
-$PIP install -q "setuptools<81" wheel
+$PIP install -q "setuptools<81" wheel packaging
 
 # 1. torch + torchvision
 if $PYTHON -c "import torch, torchvision" >/dev/null 2>&1; then
@@ -45,7 +45,7 @@ fi
 
 # 2. mmcv with compiled ops (mmseg 1.2.2 needs >=2.0.0rc4,<2.2.0)
 mmcv_ok() {
-  $PYTHON - <<'PY' >/dev/null 2>&1
+  $PYTHON - <<'PY' 2>/dev/null
 import mmcv
 from mmcv.ops import nms  # noqa: F401  (fails without compiled ops)
 from packaging.version import Version
@@ -56,15 +56,19 @@ PY
 WHEELHOUSE=${MMCV_WHEELHOUSE:-${PIP_FIND_LINKS:-}}
 if mmcv_ok; then
   log "reusing mmcv $($PYTHON -c 'import mmcv; print(mmcv.__version__)') (compiled ops present)"
-elif [ -n "$WHEELHOUSE" ] && $PIP install -q --no-index --find-links "$WHEELHOUSE" \
-      --only-binary mmcv --no-deps "mmcv==$MMCV_VERSION" 2>/dev/null && mmcv_ok; then
+elif [ -n "$WHEELHOUSE" ] && $PIP install -q --find-links "$WHEELHOUSE" \
+      --only-binary mmcv "mmcv==$MMCV_VERSION" && mmcv_ok; then
   log "installed mmcv $MMCV_VERSION from wheelhouse $WHEELHOUSE"
 else
-  [ -n "$WHEELHOUSE" ] && log "no usable mmcv $MMCV_VERSION wheel in $WHEELHOUSE"
+  if [ -n "$WHEELHOUSE" ]; then
+    log "no usable mmcv $MMCV_VERSION wheel in $WHEELHOUSE"
+  fi
   log "building mmcv $MMCV_VERSION from source: this takes 20-45 minutes on" \
       "2 CPU cores (CPU ops only unless FORCE_CUDA=1)."
   build_dir=$(mktemp -d)
-  $PIP download -q --no-deps --no-binary :all: -d "$build_dir" "mmcv==$MMCV_VERSION"
+  # mmcv's setup.py imports pkg_resources: no build isolation (setuptools<81)
+  $PIP download -q --no-deps --no-binary :all: --no-build-isolation \
+    -d "$build_dir" "mmcv==$MMCV_VERSION"
   tar -xzf "$build_dir"/mmcv-$MMCV_VERSION.tar.gz -C "$build_dir"
   src="$build_dir/mmcv-$MMCV_VERSION"
   # torch >= 2.13 headers require C++20; mmcv 2.1.0 hard-codes -std=c++17.
@@ -73,7 +77,7 @@ sys.exit(0 if V(torch.__version__.split('+')[0]) >= V('2.13') else 1)"; then
     sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
     log "patched mmcv setup.py to -std=c++20 for torch >= 2.13"
   fi
-  $PIP install -q ninja psutil
+  $PIP install -q ninja psutil mmengine==0.10.7
   (cd "$src" && MMCV_WITH_OPS=1 FORCE_CUDA=${FORCE_CUDA:-0} \
      MAX_JOBS=${MAX_JOBS:-$(nproc)} $PIP install --no-build-isolation .)
   rm -rf "$build_dir"
