@@ -9,6 +9,7 @@ from .degradations import (
 )
 from .formatting import PackMultiTaskInputs
 from .geometric import (
+    MultiTaskPad,
     MultiTaskRandomCrop,
     MultiTaskRandomFlip,
     MultiTaskRandomResize,
@@ -18,6 +19,7 @@ from .loading import LoadMultiTaskAnnotations
 __all__ = [
     'BaseDegradation', 'CleanImage', 'Fog', 'GaussianNoise', 'MotionBlur',
     'RainStreaks', 'RandomDegradation', 'PackMultiTaskInputs',
-    'MultiTaskRandomCrop', 'MultiTaskRandomFlip', 'MultiTaskRandomResize',
+    'MultiTaskPad', 'MultiTaskRandomCrop', 'MultiTaskRandomFlip',
+    'MultiTaskRandomResize',
     'LoadMultiTaskAnnotations'
 ]

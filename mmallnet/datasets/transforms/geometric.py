@@ -156,6 +156,57 @@ class MultiTaskRandomFlip(BaseTransform):
                 f'direction={self.direction!r})')
 
 
+@TRANSFORMS.register_module()
+class MultiTaskPad(BaseTransform):
+    """Pad images and targets bottom/right to a fixed size.
+
+    Images get ``img_pad_val``; every target in ``seg_fields`` gets its
+    task's ignore value (labels 255, depth 0, normals the zero vector), so
+    padded pixels never count in losses or metrics. The data preprocessor
+    pads batches the same way; this transform is for pipelines that need a
+    fixed size before batching.
+
+    Args:
+        size (tuple[int, int]): Target (h, w); images larger than it raise.
+        img_pad_val (int): Pad value of ``img`` and ``gt_clean_img``.
+            Default 0.
+    """
+
+    def __init__(self, size: Tuple[int, int], img_pad_val: int = 0) -> None:
+        self.size = tuple(size)
+        self.img_pad_val = img_pad_val
+        self._pad_values = {
+            spec.pipeline_key: spec.ignore_value
+            for spec in TASK_SPECS.values()
+        }
+
+    def transform(self, results: Dict) -> Dict:
+        h, w = results['img'].shape[:2]
+        pad_h, pad_w = self.size[0] - h, self.size[1] - w
+        if pad_h < 0 or pad_w < 0:
+            raise ValueError(f'MultiTaskPad: image {results.get("img_path")}'
+                             f' of size {(h, w)} is larger than the pad size '
+                             f'{self.size}.')
+        pad_values = {key: self.img_pad_val for key in _image_keys(results)}
+        for key in results.get('seg_fields', []):
+            if key not in self._pad_values:
+                raise KeyError(f'MultiTaskPad: no pad value for seg field '
+                               f'{key!r}; known: {sorted(self._pad_values)}.')
+            pad_values[key] = self._pad_values[key]
+        for key, value in pad_values.items():
+            array = results[key]
+            widths = ((0, pad_h), (0, pad_w)) + ((0, 0), ) * (array.ndim - 2)
+            results[key] = np.pad(array, widths, constant_values=value)
+        results['pad_shape'] = self.size
+        results['img_shape'] = self.size
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(size={self.size}, '
+                f'img_pad_val={self.img_pad_val})')
+
+
 __all__: Sequence[str] = [
-    'MultiTaskRandomResize', 'MultiTaskRandomCrop', 'MultiTaskRandomFlip'
+    'MultiTaskRandomResize', 'MultiTaskRandomCrop', 'MultiTaskRandomFlip',
+    'MultiTaskPad'
 ]

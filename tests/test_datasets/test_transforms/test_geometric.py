@@ -105,3 +105,27 @@ def test_crop_cat_max_ratio_without_semseg():
     results['seg_fields'].remove('gt_seg_map')
     out = MultiTaskRandomCrop(crop_size=(8, 10), cat_max_ratio=0.75)(results)
     assert out['img'].shape[:2] == (8, 10)
+
+
+def test_pad_uses_each_task_ignore_value():
+    from mmallnet.datasets.transforms import MultiTaskPad
+    original = _results(8, 10)
+    results = MultiTaskPad(size=(12, 16))(_results(8, 10))
+    assert results['img_shape'] == (12, 16)
+    for key in ('img', 'gt_clean_img', 'gt_seg_map', 'gt_depth', 'gt_normal',
+                'gt_boundary'):
+        assert results[key].shape[:2] == (12, 16), key
+        np.testing.assert_array_equal(results[key][:8, :10], original[key])
+    assert (results['img'][8:] == 0).all()
+    assert (results['gt_seg_map'][8:] == 255).all()
+    assert (results['gt_seg_map'][:, 10:] == 255).all()
+    assert (results['gt_boundary'][:, 10:] == 255).all()
+    assert (results['gt_depth'][8:] == 0).all()
+    assert (results['gt_normal'][:, 10:] == 0).all()
+    with pytest.raises(ValueError, match=r'larger than the pad size'):
+        MultiTaskPad(size=(4, 4))(_results(8, 10))
+    bad = _results(8, 10)
+    bad['seg_fields'].append('gt_unknown')
+    bad['gt_unknown'] = np.zeros((8, 10))
+    with pytest.raises(KeyError, match='gt_unknown'):
+        MultiTaskPad(size=(12, 16))(bad)
