@@ -40,7 +40,9 @@ if $PYTHON -c "import torch, torchvision" >/dev/null 2>&1; then
       "torchvision $($PYTHON -c 'import torchvision; print(torchvision.__version__)')"
 else
   log "installing torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION"
-  $PIP install -q "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+  # torch's dependencies may upgrade setuptools: keep it pinned alongside
+  $PIP install -q "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" \
+    "setuptools<81"
 fi
 
 # 2. mmcv with compiled ops (mmseg 1.2.2 needs >=2.0.0rc4,<2.2.0)
@@ -66,7 +68,8 @@ else
   log "building mmcv $MMCV_VERSION from source: this takes 20-45 minutes on" \
       "2 CPU cores (CPU ops only unless FORCE_CUDA=1)."
   build_dir=$(mktemp -d)
-  # mmcv's setup.py imports pkg_resources: no build isolation (setuptools<81)
+  # mmcv's setup.py imports pkg_resources: no build isolation, setuptools<81
+  $PIP install -q ninja psutil mmengine==0.10.7 "setuptools<81"
   $PIP download -q --no-deps --no-binary :all: --no-build-isolation \
     -d "$build_dir" "mmcv==$MMCV_VERSION"
   tar -xzf "$build_dir"/mmcv-$MMCV_VERSION.tar.gz -C "$build_dir"
@@ -77,7 +80,6 @@ sys.exit(0 if V(torch.__version__.split('+')[0]) >= V('2.13') else 1)"; then
     sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
     log "patched mmcv setup.py to -std=c++20 for torch >= 2.13"
   fi
-  $PIP install -q ninja psutil mmengine==0.10.7
   (cd "$src" && MMCV_WITH_OPS=1 FORCE_CUDA=${FORCE_CUDA:-0} \
      MAX_JOBS=${MAX_JOBS:-$(nproc)} $PIP install --no-build-isolation .)
   rm -rf "$build_dir"
