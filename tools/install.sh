@@ -10,6 +10,7 @@
 # 20-45 minutes on 2 cores). Environment:
 #   PYTHON           interpreter to install into (default: python3)
 #   MMCV_WHEELHOUSE  folder holding an mmcv-2.1.0 wheel for this torch
+#                    (default: PIP_FIND_LINKS, else ../shared/wheels if present)
 #   FORCE_CUDA=1     build mmcv's CUDA ops as well (needs nvcc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +57,11 @@ assert Version('2.0.0rc4') <= v < Version('2.2.0')
 PY
 }
 WHEELHOUSE=${MMCV_WHEELHOUSE:-${PIP_FIND_LINKS:-}}
+# A wheelhouse checked out beside the repository (../shared/wheels) is used
+# when none is named.
+if [ -z "$WHEELHOUSE" ] && [ -d ../shared/wheels ]; then
+  WHEELHOUSE="$(cd ../shared/wheels && pwd)"
+fi
 if mmcv_ok; then
   log "reusing mmcv $($PYTHON -c 'import mmcv; print(mmcv.__version__)') (compiled ops present)"
 elif [ -n "$WHEELHOUSE" ] && $PIP install -q --find-links "$WHEELHOUSE" \
