@@ -87,13 +87,12 @@ def load_binary(path: str) -> np.ndarray:
     return (mask > 127).astype(np.uint8)
 
 
+#: Loaders of the tasks whose files need no dataset option.
 _LOADERS = {
-    'semseg': None,  # needs reduce_zero_label, handled in the transform
     'depth': load_depth,
     'normals': load_normals,
     'boundary': load_binary,
     'saliency': load_binary,
-    'parts': lambda path: load_semseg(path, reduce_zero_label=False),
 }
 
 
@@ -140,8 +139,10 @@ class LoadMultiTaskAnnotations(BaseTransform):
                                f"{results.get('img_path')}; ann_paths has "
                                f'{sorted(ann_paths)}.')
             path = ann_paths[task]
-            if task == 'semseg':
-                target = load_semseg(path, reduce_zero_label)
+            if task in ('semseg', 'parts'):
+                # part labels have no "unlabelled = 0" shift
+                target = load_semseg(path, reduce_zero_label
+                                     and task == 'semseg')
             else:
                 target = _LOADERS[task](path)
             if img_shape is not None and target.shape[:2] != tuple(
