@@ -88,3 +88,13 @@ def test_task_without_annotation_file(nyud_root):
     results = _results(nyud_root['root'], '0000', ['semseg'])
     with pytest.raises(KeyError, match="'depth' has no annotation file"):
         LoadMultiTaskAnnotations(tasks=['semseg', 'depth'])(results)
+
+
+def test_parts_labels_are_not_shifted(tmp_path):
+    path = str(tmp_path / 'p.png')
+    cv2.imwrite(path, np.array([[0, 1], [6, 255]], np.uint8))
+    results = dict(img_shape=(2, 2), ann_paths=dict(parts=path),
+                   reduce_zero_label=True)
+    results = LoadMultiTaskAnnotations()(results)
+    np.testing.assert_array_equal(results['gt_parts'], [[0, 1], [6, 255]])
+    assert results['seg_fields'] == ['gt_parts']
