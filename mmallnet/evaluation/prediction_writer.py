@@ -18,16 +18,17 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
+from mmallnet.datasets.synthscenes_generator import encode_normals
 from mmallnet.structures import RESTORED_IMG_KEY, TASK_SPECS
+
+from .functional import to_numpy
 
 
 def _array(sample: dict, field: str) -> Optional[np.ndarray]:
     value = sample.get(field)
     if value is None:
         return None
-    data = value['data'] if isinstance(value, dict) else value.data
-    return data.detach().cpu().numpy() if hasattr(data, 'detach') else \
-        np.asarray(data)
+    return to_numpy(value['data'] if isinstance(value, dict) else value.data)
 
 
 def sample_name(sample: dict) -> str:
@@ -70,9 +71,8 @@ def write_predictions(sample: dict, output_dir: str,
         elif task == 'depth':
             save(task, '.npy', pred[0].astype(np.float32))
         elif task == 'normals':
-            rgb = np.round((np.clip(pred, -1, 1) + 1) / 2 * 255)
             save(task, '.png',
-                 rgb.astype(np.uint8).transpose(1, 2, 0)[..., ::-1])
+                 encode_normals(pred.transpose(1, 2, 0))[..., ::-1])
         elif task == 'boundary':
             save(task, '.png',
                  np.floor(np.clip(pred[0], 0, 1) * 255).astype(np.uint8))
