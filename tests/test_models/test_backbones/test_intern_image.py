@@ -161,3 +161,24 @@ def test_eval_mode_is_deterministic():
     with torch.no_grad():
         a, b = model(x), model(x)
     assert all(torch.equal(u, v) for u, v in zip(a, b))
+
+
+def test_reduced_precision_runs_close_to_fp32():
+    """bf16 autocast and a half-precision model both run (the official
+    fallback fails on its float32 grids) and stay close to fp32."""
+    torch.manual_seed(0)
+    model = InternImage(arch=TINY).eval()
+    with torch.no_grad():
+        for param in model.parameters():
+            param.add_(torch.randn_like(param) * 0.05)
+        x = torch.rand(1, 3, 64, 64)
+        ref = model(x)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            auto = model(x)
+        half = model.to(torch.float16)(x.half())
+    for outs, tol in ((auto, 0.05), (half, 0.01)):
+        for out, expected in zip(outs, ref):
+            assert torch.isfinite(out).all()
+            error = (out.float() - expected).abs().max()
+            assert error <= tol * expected.abs().max()
+    assert all(o.dtype == torch.float16 for o in half)
