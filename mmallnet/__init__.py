@@ -10,6 +10,13 @@ from .version import __version__
 
 patch_mmengine_checkpoint_loading()
 
-from . import datasets, evaluation, models, structures, visualization  # noqa: E402,F401,I001
+from . import (  # noqa: E402,F401,I001
+    datasets,
+    engine,
+    evaluation,
+    models,
+    structures,
+    visualization,
+)
 
 __all__ = ['__version__']

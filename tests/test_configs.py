@@ -4,7 +4,8 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
+from mmengine.optim import build_optim_wrapper
 from mmseg.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -13,15 +14,31 @@ CONFIGS = sorted(
                          recursive=True) if '_base_' not in p)
 
 
+def sync_bn_to_bn(cfg):
+    """Return ``cfg`` with every ``SyncBN`` norm config turned into ``BN``.
+
+    Args:
+        cfg: A config node (dict, list or leaf).
+
+    Returns:
+        The same structure; dicts are rebuilt as :class:`ConfigDict`.
+    """
+    if isinstance(cfg, dict):
+        out = ConfigDict({k: sync_bn_to_bn(v) for k, v in cfg.items()})
+        if out.get('type') == 'SyncBN':
+            out.type = 'BN'
+        return out
+    if isinstance(cfg, (list, tuple)):
+        return type(cfg)(sync_bn_to_bn(v) for v in cfg)
+    return cfg
+
+
 def test_configs_are_found():
-    assert len(CONFIGS) >= 2
+    assert len(CONFIGS) >= 3
 
 
-@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
-def test_config_builds_and_runs(path):
-    cfg = Config.fromfile(path)
-    assert cfg.default_scope == 'mmseg'
-    assert 'mmallnet' in cfg.custom_imports['imports']
+def check_multi_task(cfg: Config) -> None:
+    """Multi-task configs: one output per task plus the restoration."""
     model = MODELS.build(cfg.model).eval()
     with torch.no_grad():
         out = model(torch.rand(1, 3, 64, 64), mode='tensor')
@@ -31,3 +48,49 @@ def test_config_builds_and_runs(path):
     evaluator = cfg.test_evaluator
     assert evaluator.tasks == tasks
     assert cfg.train_dataloader.dataset.tasks == tasks
+
+
+def check_encoder_decoder(cfg: Config) -> None:
+    """Plain MMSeg segmentors: logits at 1/4 and the optimizer builds.
+
+    ``init_weights`` is not called, so no pretrained file is fetched.
+    """
+    model = MODELS.build(sync_bn_to_bn(cfg.model)).eval()
+    with torch.no_grad():
+        out = model(torch.rand(1, 3, 64, 64), mode='tensor')
+    num_classes = cfg.model.decode_head.num_classes
+    assert out.shape == (1, num_classes, 16, 16)
+
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    groups = wrapper.optimizer.param_groups
+    names = [n for g in groups for n in g.get('param_names', [])]
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert sorted(names) == sorted(trainable)
+    base_lr = cfg.optim_wrapper.optimizer.lr
+    paramwise = cfg.optim_wrapper.get('paramwise_cfg')
+    if cfg.optim_wrapper.get('constructor') == (
+            'CustomLayerDecayOptimizerConstructor'):
+        top = paramwise.num_layers + 1
+        rate = paramwise.layer_decay_rate
+        for group in groups:
+            layer_id = int(group['group_name'].split('_')[1])
+            assert 0 <= layer_id <= top
+            assert group['lr'] == pytest.approx(
+                base_lr * rate**(top - layer_id))
+        by_name = {n: g for g in groups for n in g['param_names']}
+        assert by_name['decode_head.conv_seg.weight']['group_name'] == (
+            f'layer_{top}_decay')
+        assert by_name['decode_head.conv_seg.bias']['weight_decay'] == 0
+        assert by_name['backbone.patch_embed.conv1.weight'][
+            'group_name'] == 'layer_0_decay'
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_builds_and_runs(path):
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'mmseg'
+    assert 'mmallnet' in cfg.custom_imports['imports']
+    if cfg.model.type == 'EncoderDecoder':
+        check_encoder_decoder(cfg)
+    else:
+        check_multi_task(cfg)

@@ -1,5 +1,7 @@
 # InternImage-style segmentation schedule (DESIGN §1.4): AdamW lr 6e-5,
-# wd 0.05, 1500-iter linear warm-up then poly decay, 40k iterations.
+# wd 0.05, poly decay over all 40k iterations multiplied by a 1500-iter
+# linear warm-up (mmcv 1.x 'poly' with warmup; the two schedulers start at
+# 0 and compose multiplicatively).
 _base_ = ['mmseg::_base_/schedules/schedule_40k.py']
 
 optim_wrapper = dict(
@@ -16,7 +18,7 @@ param_scheduler = [
         type='PolyLR',
         eta_min=0.0,
         power=1.0,
-        begin=1500,
+        begin=0,
         end=40000,
         by_epoch=False),
 ]
