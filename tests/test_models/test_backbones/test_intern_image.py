@@ -1,9 +1,9 @@
 """InternImage: presets, official parameter names, freezing, checkpoints."""
 import pytest
 import torch
+from mmseg.registry import MODELS
 
 from mmallnet.models.backbones import InternImage
-from mmseg.registry import MODELS
 
 PRESET_WIDTHS = dict(t=64, s=80, b=112, l=160, xl=192, h=320)
 

@@ -1,12 +1,12 @@
 """Loading checkpoints written in the official InternImage formats."""
 import pytest
 import torch
+from mmseg.registry import MODELS
 
 from mmallnet.models.backbones import InternImage
 from mmallnet.models.backbones.intern_image_checkpoint import (
     unwrap_state_dict,
 )
-from mmseg.registry import MODELS
 
 TINY = dict(channels=16, depths=[1, 1, 2, 1], groups=[1, 2, 4, 8])
 HEAD_KEYS = {
