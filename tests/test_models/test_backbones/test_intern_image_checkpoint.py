@@ -139,3 +139,12 @@ def test_unwrap_state_dict_rejects_non_checkpoints():
         unwrap_state_dict({'epoch': 3}, 'x.pth')
     with pytest.raises(ValueError, match="prefix 'encoder.'"):
         unwrap_state_dict({'a': torch.zeros(1)}, 'x.pth', prefix='encoder.')
+
+
+def test_hugging_face_packaging_with_model_prefix(tmp_path, source):
+    """The HF repos wrap the backbone as ``self.model``."""
+    state = {'model.' + k: v for k, v in source.state_dict().items()}
+    state.update({'model.' + k: v for k, v in HEAD_KEYS.items()})
+    path = tmp_path / 'pytorch_model.bin'
+    torch.save(state, path)
+    assert_same_features(load(path), source, torch.rand(1, 3, 32, 32))
