@@ -55,6 +55,18 @@ def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
+def _pixel_coords(out_size: int, kernel_size: int, stride: int, pad: int,
+                  dilation: int, offset_scale: float, dtype: torch.dtype,
+                  device: torch.device) -> Tensor:
+    """Zero-offset sampling coordinates in pixels, ``(out_size, K)``."""
+    centre = (dilation * (kernel_size - 1)) // 2
+    ref = torch.arange(out_size, dtype=dtype, device=device) * stride + (
+        centre - pad)
+    disp = (torch.arange(kernel_size, dtype=dtype, device=device) * dilation
+            - centre) * offset_scale
+    return ref.view(-1, 1) + disp.view(1, -1)
+
+
 def _base_coords(size: int, out_size: int, kernel_size: int, stride: int,
                  pad: int, dilation: int, offset_scale: float,
                  dtype: torch.dtype, device: torch.device) -> Tensor:
@@ -66,12 +78,9 @@ def _base_coords(size: int, out_size: int, kernel_size: int, stride: int,
         position, mapped by ``u = (2 * x + 1) / size - 1``
         (``align_corners=False``).
     """
-    centre = (dilation * (kernel_size - 1)) // 2
-    ref = torch.arange(out_size, dtype=dtype, device=device) * stride + (
-        centre - pad)
-    disp = (torch.arange(kernel_size, dtype=dtype, device=device) * dilation
-            - centre) * offset_scale
-    return (2 * (ref.view(1, -1) + disp.view(-1, 1)) + 1) / size - 1
+    coords = _pixel_coords(out_size, kernel_size, stride, pad, dilation,
+                           offset_scale, dtype, device)
+    return (2 * coords.t() + 1) / size - 1
 
 
 class _Geometry:
@@ -224,18 +233,6 @@ def _sample(value: Tensor, grid: Tensor) -> Tensor:
 # (output pixel, group, point) triples handled per chunk of the forward:
 # bounds its index and weight buffers to a few MB whatever the input size.
 _FORWARD_CHUNK = 1 << 17
-
-
-def _pixel_coords(out_size: int, kernel_size: int, stride: int, pad: int,
-                  dilation: int, offset_scale: float, dtype: torch.dtype,
-                  device: torch.device) -> Tensor:
-    """Zero-offset sampling coordinates in pixels, ``(out_size, K)``."""
-    centre = (dilation * (kernel_size - 1)) // 2
-    ref = torch.arange(out_size, dtype=dtype, device=device) * stride + (
-        centre - pad)
-    disp = (torch.arange(kernel_size, dtype=dtype, device=device) * dilation
-            - centre) * offset_scale
-    return ref.view(-1, 1) + disp.view(1, -1)
 
 
 def _axis_weights(coord: Tensor, size: int, index_dtype: torch.dtype
