@@ -1,0 +1,3 @@
+from .mae_neck import MaENeck
+
+__all__ = ['MaENeck']

@@ -1,0 +1,179 @@
+"""ALLNet's MaE neck: Unified Expert plus a mixture of complexity experts.
+
+Per scale ``s``: ``(P~_s, J~_s) = U_s(E_s)`` and
+``P_s = P~_s + sum_k gate_k * Expert_k(P~_s)`` with image-level routing.
+"""
+from typing import Dict, List, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+from mmseg.registry import MODELS
+from mmseg.utils import OptMultiConfig
+from torch import Tensor
+
+from ..layers.complexity_mixture import ComplexityMixture
+from ..layers.unified_expert import UnifiedExpert
+
+OUTPUT_MODES = ('dual', 'fused')
+
+
+@MODELS.register_module()
+class MaENeck(BaseModule):
+    """Adaptive mixture-of-complexity-experts neck.
+
+    Output in ``'dual'`` mode (for the TCR head) is a dict with
+
+    * ``restoration``: tuple of ``P_s``, ``(B, C_s, H_s, W_s)``;
+    * ``prediction``: tuple of ``J~_s``, same shapes;
+    * ``aux_loss``: scalar, the routing aux loss averaged over scales;
+    * ``routing``: ``(B, S, k)`` long, selected experts (``-1`` when
+      ``use_experts=False``);
+    * ``gates``: ``(B, S, k)`` gates (zeros when ``use_experts=False``).
+
+    In ``'fused'`` mode it returns a tuple with ``P_s + J~_s`` per scale
+    (``C_s`` channels, so a stock decode head such as ``UPerHead`` with
+    the same ``in_channels`` can consume it). The aux loss, routing and
+    gates of the last call are kept on ``last_aux_loss``,
+    ``last_routing`` and ``last_gates``; a stock ``EncoderDecoder`` does
+    not add ``last_aux_loss`` to its losses, so routing is then trained by
+    the task loss alone unless the segmentor adds it.
+
+    Args:
+        in_channels (Sequence[int]): Channels per input scale.
+        num_experts (int): Experts per scale. Defaults to 4.
+        top_k (int): Experts per image. Defaults to 1.
+        expert_channel_divisors (Sequence[int]): Expert ``i`` has width
+            ``C_s // divisor_i``. Defaults to (1, 2, 4, 8).
+        expert_windows (Sequence[int]): Attention windows, clamped to the
+            feature size. Defaults to (4, 8, 16, 32).
+        expert_kernel_sizes (Sequence[int]): Dynamic depthwise kernels.
+            Defaults to (3, 5, 7, 9).
+        mlp_window (int): Cap on the window-MLP window. Defaults to 8.
+        head_dim (int): Target channels per attention head in the experts.
+            Defaults to 32.
+        ffn_expansion (float): GDFN expansion in the Unified Expert.
+            Defaults to 2.66.
+        use_experts (bool): When False, ``P_s = P~_s``, no routing and a
+            zero aux loss (ablation). Defaults to True.
+        output_mode (str): ``'dual'`` or ``'fused'``. Defaults to 'dual'.
+        imp_loss_weight (float): Weight of ``CV(Imp)^2``. Defaults to 0.5.
+        load_loss_weight (float): Weight of ``CV(Load)^2``.
+            Defaults to 0.5.
+        use_noise (bool): Exploration noise in training. Defaults to True.
+        complexity_bias (bool): Weight importance by expert size.
+            Defaults to True.
+        ddp_safe (bool): Zero-valued term over unused experts in training,
+            so DDP needs no ``find_unused_parameters``. Defaults to True.
+        init_cfg (dict or list[dict], optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 in_channels: Sequence[int],
+                 num_experts: int = 4,
+                 top_k: int = 1,
+                 expert_channel_divisors: Sequence[int] = (1, 2, 4, 8),
+                 expert_windows: Sequence[int] = (4, 8, 16, 32),
+                 expert_kernel_sizes: Sequence[int] = (3, 5, 7, 9),
+                 mlp_window: int = 8,
+                 head_dim: int = 32,
+                 ffn_expansion: float = 2.66,
+                 use_experts: bool = True,
+                 output_mode: str = 'dual',
+                 imp_loss_weight: float = 0.5,
+                 load_loss_weight: float = 0.5,
+                 use_noise: bool = True,
+                 complexity_bias: bool = True,
+                 ddp_safe: bool = True,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if output_mode not in OUTPUT_MODES:
+            raise ValueError(f'output_mode must be one of {OUTPUT_MODES}, '
+                             f'got {output_mode!r}')
+        self.in_channels = list(in_channels)
+        self.top_k = top_k
+        self.use_experts = use_experts
+        self.output_mode = output_mode
+        self.unified = nn.ModuleList([
+            UnifiedExpert(c, ffn_expansion=ffn_expansion)
+            for c in in_channels
+        ])
+        if use_experts:
+            router_cfg = dict(
+                use_noise=use_noise,
+                use_complexity_bias=complexity_bias,
+                imp_weight=imp_loss_weight,
+                load_weight=load_loss_weight)
+            self.mixtures = nn.ModuleList([
+                ComplexityMixture(
+                    c,
+                    num_experts=num_experts,
+                    top_k=top_k,
+                    channel_divisors=expert_channel_divisors,
+                    windows=expert_windows,
+                    kernel_sizes=expert_kernel_sizes,
+                    mlp_window=mlp_window,
+                    head_dim=head_dim,
+                    ddp_safe=ddp_safe,
+                    router_cfg=router_cfg) for c in in_channels
+            ])
+        else:
+            self.mixtures = None
+        self.last_aux_loss = None
+        self.last_routing = None
+        self.last_gates = None
+
+    def forward(
+        self, feats: Sequence[Tensor]
+    ) -> Union[Dict[str, Union[Tensor, Tuple[Tensor, ...]]], Tuple[Tensor,
+                                                                    ...]]:
+        """Run the neck.
+
+        Args:
+            feats (Sequence[Tensor]): One ``(B, C_s, H_s, W_s)`` map per
+                scale, fine to coarse.
+
+        Returns:
+            dict or tuple[Tensor]: See the class docstring.
+        """
+        if len(feats) != len(self.in_channels):
+            raise ValueError(f'expected {len(self.in_channels)} feature '
+                             f'maps, got {len(feats)}')
+        restoration: List[Tensor] = []
+        prediction: List[Tensor] = []
+        aux, routes, gates = [], [], []
+        for s, x in enumerate(feats):
+            p_tilde, j_tilde = self.unified[s](x)
+            if self.mixtures is not None:
+                p, routing = self.mixtures[s](p_tilde)
+                aux.append(routing.aux_loss)
+                routes.append(routing.indices)
+                gates.append(routing.gates)
+            else:
+                p = p_tilde
+            restoration.append(p)
+            prediction.append(j_tilde)
+        ref = feats[0]
+        b = ref.shape[0]
+        if aux:
+            aux_loss = torch.stack(aux).mean()
+            routing = torch.stack(routes, dim=1)
+            gate = torch.stack(gates, dim=1)
+        else:
+            aux_loss = ref.new_zeros(())
+            routing = torch.full((b, len(feats), self.top_k),
+                                 -1,
+                                 dtype=torch.long,
+                                 device=ref.device)
+            gate = ref.new_zeros((b, len(feats), self.top_k))
+        self.last_aux_loss = aux_loss
+        self.last_routing = routing
+        self.last_gates = gate
+        if self.output_mode == 'fused':
+            return tuple(p + j for p, j in zip(restoration, prediction))
+        return dict(
+            restoration=tuple(restoration),
+            prediction=tuple(prediction),
+            aux_loss=aux_loss,
+            routing=routing,
+            gates=gate)
