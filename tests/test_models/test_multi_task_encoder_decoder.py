@@ -231,3 +231,47 @@ def test_config_errors_and_pretrained():
             decode_head=HEAD, pretrained='ckpt.pth')
     with pytest.raises(KeyError, match='`tasks`'):
         _model(decode_head=dict(HEAD, tasks=['semseg', 'edge']))
+
+
+ROUTED_NECK = dict(type='MaENeck', in_channels=[16, 32, 64, 128],
+                   output_mode='fused')
+
+
+def test_routed_neck_adds_the_routing_loss_and_usage():
+    torch.manual_seed(0)
+    model = _model(neck=ROUTED_NECK, route_loss_weight=0.5).train()
+    inputs, samples = _batch()
+    losses = model.loss(inputs, samples)
+    assert set(losses) == EXPECTED_LOSS_KEYS | {'route.loss_aux'} | {
+        f'route.expert{k}' for k in range(4)}
+    torch.testing.assert_close(losses['route.loss_aux'],
+                               0.5 * model.neck.last_aux_loss)
+    usage = torch.stack([losses[f'route.expert{k}'] for k in range(4)])
+    # 2 images x 4 scales x top-1 = 8 decisions.
+    expected = torch.bincount(model.neck.last_routing.flatten(),
+                              minlength=4).float() / 8
+    torch.testing.assert_close(usage, expected)
+    assert not usage.requires_grad
+
+
+def test_routed_neck_records_routing_in_predictions():
+    torch.manual_seed(0)
+    model = _model(neck=ROUTED_NECK).eval()
+    inputs, samples = _batch()
+    with torch.no_grad():
+        out = model.predict(inputs, samples)
+    routing = model.neck.last_routing
+    for i, sample in enumerate(out):
+        assert sample.routing == routing[i].tolist()
+        assert len(sample.routing) == 4 and len(sample.routing[0]) == 1
+        assert len(sample.routing_gates) == 4
+
+
+def test_neck_without_experts_adds_no_routing_keys():
+    model = _model(neck=dict(ROUTED_NECK, use_experts=False)).train()
+    inputs, samples = _batch()
+    assert set(model.loss(inputs, samples)) == EXPECTED_LOSS_KEYS
+    model.eval()
+    with torch.no_grad():
+        out = model.predict(inputs, samples)
+    assert 'routing' not in out[0]

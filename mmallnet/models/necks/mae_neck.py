@@ -92,6 +92,7 @@ class MaENeck(BaseModule):
                              f'got {output_mode!r}')
         self.in_channels = list(in_channels)
         self.top_k = top_k
+        self.num_experts = num_experts
         self.use_experts = use_experts
         self.output_mode = output_mode
         self.unified = nn.ModuleList([

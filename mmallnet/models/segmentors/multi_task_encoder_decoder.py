@@ -1,6 +1,6 @@
 """Encoder-decoder segmentor for multi-task dense prediction + restoration."""
 import copy
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from mmengine.structures import PixelData
@@ -40,20 +40,30 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
     Modes:
 
     - ``loss``: head losses, prefixed ``decode.`` (``decode.loss_semseg``,
-      ..., ``decode.loss_restoration``, ``decode.acc_semseg``).
+      ..., ``decode.loss_restoration``, ``decode.acc_semseg``). With a
+      routed neck (:class:`MaENeck`) also ``route.loss_aux``
+      (``route_loss_weight`` x the neck's auxiliary loss, averaged over
+      scales) and, for the log only, ``route.expert<k>``: the share of
+      (image, scale) decisions that picked expert ``k`` in the batch.
     - ``predict``: whole-image inference; every output (and the sample's
       ``degraded_img``) is cropped to the un-padded region
       (``img_padding_size``, :meth:`crop_to_image`), then post-processed
       and written to the data samples: ``seg_logits`` /
       ``pred_sem_seg``, ``pred_depth``, ``pred_normal`` (unit),
       ``pred_boundary`` / ``pred_saliency`` (probabilities), ``pred_parts``
-      and ``pred_restored`` (RGB in [0, 1]) for the configured tasks.
+      and ``pred_restored`` (RGB in [0, 1]) for the configured tasks. With
+      a routed neck each sample's metainfo also gets ``routing`` (the
+      selected experts, a ``[scale][k]`` list) and ``routing_gates``.
     - ``tensor``: the head's raw output dict.
 
     Args:
         backbone (dict): Backbone config.
         decode_head (dict): :class:`MultiTaskHead` config.
-        neck (dict, optional): Neck config. Defaults to None.
+        neck (dict, optional): Neck config. Its output (a tuple of maps, or
+            the dict of :class:`MaENeck`'s ``'dual'`` mode) goes to the
+            head as is. Defaults to None.
+        route_loss_weight (float): Weight of the neck's routing auxiliary
+            loss. Defaults to 0.01 (DESIGN §1.4).
         train_cfg (dict, optional): Training config. Defaults to None.
         test_cfg (dict, optional): Test config; only
             ``mode='whole'`` is supported. Defaults to None.
@@ -68,6 +78,7 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
                  backbone: ConfigType,
                  decode_head: ConfigType,
                  neck: OptConfigType = None,
+                 route_loss_weight: float = 0.01,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
@@ -91,18 +102,42 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
         if neck is not None:
             self.neck = MODELS.build(neck)
         self.decode_head = MODELS.build(decode_head)
+        self.route_loss_weight = route_loss_weight
         self.align_corners = self.decode_head.align_corners
         self.num_classes = self.decode_head.num_classes
         self.tasks = list(self.decode_head.tasks)
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
 
-    def extract_feat(self, inputs: Tensor) -> List[Tensor]:
+    def extract_feat(self, inputs: Tensor) -> Union[List[Tensor], dict]:
         """Extract multi-scale features with the backbone (and neck)."""
         x = self.backbone(inputs)
         if self.with_neck:
             x = self.neck(x)
         return x
+
+    def routing_of(self, feats: Union[List[Tensor], dict]
+                   ) -> Tuple[Optional[Tensor], Optional[Tensor],
+                              Optional[Tensor]]:
+        """Routing aux loss, decisions ``(B, S, k)`` and gates of a neck.
+
+        Read from the neck's ``'dual'`` output dict, or from the
+        ``last_*`` attributes a routed neck keeps in ``'fused'`` mode;
+        ``(None, None, None)`` without a routed neck or with its experts
+        switched off.
+        """
+        if isinstance(feats, dict):
+            aux, routing, gates = (feats.get('aux_loss'),
+                                   feats.get('routing'), feats.get('gates'))
+        elif self.with_neck:
+            aux = getattr(self.neck, 'last_aux_loss', None)
+            routing = getattr(self.neck, 'last_routing', None)
+            gates = getattr(self.neck, 'last_gates', None)
+        else:
+            return None, None, None
+        if routing is None or bool((routing < 0).all()):
+            return None, None, None
+        return aux, routing, gates
 
     def get_degraded(self, inputs: Tensor,
                      data_samples: OptSampleList = None) -> Tensor:
@@ -168,9 +203,20 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
         Returns:
             dict[str, Tensor]: Head losses prefixed with ``decode.``.
         """
-        outputs = self.encode_decode(inputs, data_samples)
-        losses = self.decode_head.loss_by_feat(outputs, data_samples)
-        return add_prefix(losses, 'decode')
+        x = self.extract_feat(inputs)
+        outputs = self.decode_head(x, self.get_degraded(inputs, data_samples))
+        losses = add_prefix(
+            self.decode_head.loss_by_feat(outputs, data_samples), 'decode')
+        aux, routing, _ = self.routing_of(x)
+        if aux is not None:
+            losses['route.loss_aux'] = self.route_loss_weight * aux
+            num_experts = getattr(self.neck, 'num_experts',
+                                  int(routing.max()) + 1)
+            counts = torch.bincount(
+                routing.flatten(), minlength=num_experts).float()
+            for k, count in enumerate(counts / counts.sum()):
+                losses[f'route.expert{k}'] = count.detach()
+        return losses
 
     def predict(self,
                 inputs: Tensor,
@@ -195,7 +241,15 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
                     img_padding_size=[0, 0, 0, 0]))
                 for _ in range(inputs.shape[0])
             ]
-        outputs = self.encode_decode(inputs, data_samples)
+        x = self.extract_feat(inputs)
+        outputs = self.decode_head(x, self.get_degraded(inputs, data_samples))
+        _, routing, gates = self.routing_of(x)
+        if routing is not None:
+            for i, sample in enumerate(data_samples):
+                sample.set_metainfo(
+                    dict(
+                        routing=routing[i].tolist(),
+                        routing_gates=gates[i].tolist()))
         return self.postprocess_result(outputs, data_samples)
 
     def _forward(self,
