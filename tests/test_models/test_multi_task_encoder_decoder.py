@@ -275,3 +275,21 @@ def test_neck_without_experts_adds_no_routing_keys():
     with torch.no_grad():
         out = model.predict(inputs, samples)
     assert 'routing' not in out[0]
+
+
+def test_routing_metric_reads_the_predictions():
+    from mmallnet.evaluation.metrics import RoutingMetric
+    torch.manual_seed(0)
+    model = _model(neck=ROUTED_NECK).eval()
+    inputs, samples = _batch()
+    for sample, kind in zip(samples, ('fog', 'rain')):
+        sample.set_metainfo(dict(degradation_type=kind))
+    with torch.no_grad():
+        out = model.predict(inputs, samples)
+    metric = RoutingMetric(num_experts=4)
+    metric.process(None, [s.to_dict() for s in out])
+    results = metric.compute_metrics(metric.results)
+    routing = model.neck.last_routing
+    for scale in range(4):
+        expert = int(routing[0, scale, 0])
+        assert results[f'fog/s{scale}.E{expert + 1}'] == 1.0

@@ -1,0 +1,152 @@
+"""Which expert each degradation type is routed to (MaE routing analysis)."""
+import os
+import os.path as osp
+from collections import defaultdict
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+from mmseg.registry import METRICS
+from prettytable import PrettyTable
+
+
+def routing_table(results: Sequence[dict], num_experts: int
+                  ) -> Dict[str, np.ndarray]:
+    """Share of routing decisions per degradation type, scale and expert.
+
+    Args:
+        results (Sequence[dict]): Per image ``degradation_type`` (str) and
+            ``routing`` (``[scale][k]`` expert ids).
+        num_experts (int): Number of experts per scale.
+
+    Returns:
+        dict[str, np.ndarray]: Degradation type (plus ``'all'``) ->
+        ``(num_scales, num_experts)`` shares; each row sums to 1.
+    """
+    counts: Dict[str, np.ndarray] = {}
+    for result in results:
+        routing = np.asarray(result['routing'], dtype=np.int64)
+        if routing.ndim != 2:
+            raise ValueError('routing must be a [scale][k] list, got shape '
+                             f'{routing.shape}')
+        if routing.min() < 0 or routing.max() >= num_experts:
+            raise ValueError(f'routing holds expert ids {routing.tolist()} '
+                             f'outside [0, {num_experts})')
+        for key in (result['degradation_type'], 'all'):
+            table = counts.setdefault(
+                key, np.zeros((routing.shape[0], num_experts)))
+            for scale, experts in enumerate(routing):
+                np.add.at(table[scale], experts, 1)
+    return {
+        key: table / table.sum(axis=1, keepdims=True)
+        for key, table in counts.items()
+    }
+
+
+def plot_routing(shares: Dict[str, np.ndarray], path: str) -> None:
+    """Save a heatmap per scale: degradation types x experts.
+
+    Args:
+        shares (dict[str, np.ndarray]): Output of :func:`routing_table`.
+        path (str): Image file to write (e.g. ``routing.png``).
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    types = sorted(k for k in shares if k != 'all') + ['all']
+    num_scales, num_experts = shares['all'].shape
+    fig, axes = plt.subplots(
+        1, num_scales, figsize=(2.2 + 1.6 * num_experts * num_scales / 2,
+                                0.6 * len(types) + 1.4), squeeze=False)
+    for scale, ax in enumerate(axes[0]):
+        grid = np.stack([shares[t][scale] for t in types])
+        ax.imshow(grid, vmin=0, vmax=1, cmap='viridis', aspect='auto')
+        for (row, col), value in np.ndenumerate(grid):
+            ax.text(col, row, f'{100 * value:.0f}', ha='center',
+                    va='center', color='white' if value < 0.6 else 'black',
+                    fontsize=8)
+        ax.set_xticks(range(num_experts),
+                      [f'E{k + 1}' for k in range(num_experts)])
+        ax.set_yticks(range(len(types)), types if scale == 0 else [])
+        ax.set_title(f'1/{4 * 2**scale}')
+    fig.suptitle('MaE routing: % of images per expert')
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+@METRICS.register_module()
+class RoutingMetric(BaseMetric):
+    """Tabulate MaE routing decisions per degradation type.
+
+    Reads the ``routing`` (``[scale][k]`` expert ids) that
+    :class:`MultiTaskEncoderDecoder` writes into each prediction's metainfo
+    with a routed neck, and the sample's ``degradation_type``. Reports the
+    share of images each expert receives, per scale and degradation type
+    (keys ``routing/<type>/s<scale>.E<k>``, and ``routing/all/...``), logs
+    a table and, with ``plot_path``, saves a heatmap. Add it next to
+    :class:`MultiTaskMetric` in ``val_evaluator`` / ``test_evaluator``.
+
+    Args:
+        num_experts (int): Experts per scale. Defaults to 4.
+        plot_path (str, optional): Heatmap file, written on rank 0.
+        collect_device (str): Device for collecting results across ranks.
+            Defaults to 'cpu'.
+        prefix (str): Key prefix. Defaults to 'routing'.
+    """
+
+    def __init__(self,
+                 num_experts: int = 4,
+                 plot_path: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = 'routing') -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.num_experts = num_experts
+        self.plot_path = plot_path
+
+    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
+        """Keep each image's routing and degradation type."""
+        for sample in data_samples:
+            for key in ('routing', 'degradation_type'):
+                if key not in sample:
+                    raise KeyError(
+                        f'RoutingMetric: prediction of '
+                        f'{sample.get("img_path", "an image")} has no '
+                        f'"{key}" (routing needs a model with a routed '
+                        'MaENeck; degradation_type needs a degradation '
+                        'transform in the test pipeline)')
+            self.results.append(
+                dict(
+                    routing=sample['routing'],
+                    degradation_type=str(sample['degradation_type'])))
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Shares per type/scale/expert, a logged table and the plot."""
+        shares = routing_table(results, self.num_experts)
+        per_type = defaultdict(int)
+        for r in results:
+            per_type[r['degradation_type']] += 1
+        table = PrettyTable()
+        num_scales = shares['all'].shape[0]
+        table.field_names = ['type', 'images'] + [
+            f's{s} E{k + 1}' for s in range(num_scales)
+            for k in range(self.num_experts)
+        ]
+        metrics = {}
+        for key in sorted(k for k in shares if k != 'all') + ['all']:
+            count = len(results) if key == 'all' else per_type[key]
+            table.add_row([key, count] + [
+                f'{100 * v:.0f}' for v in shares[key].flatten()
+            ])
+            for (scale, expert), value in np.ndenumerate(shares[key]):
+                metrics[f'{key}/s{scale}.E{expert + 1}'] = float(value)
+        print_log('MaE routing (% of images per expert, per scale):\n' +
+                  table.get_string(), logger='current')
+        if self.plot_path:
+            plot_routing(shares, self.plot_path)
+            print_log(f'Routing plot written to {self.plot_path}',
+                      logger='current')
+        return metrics

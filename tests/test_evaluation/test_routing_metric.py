@@ -1,0 +1,52 @@
+"""RoutingMetric: shares of images per expert and degradation type."""
+import numpy as np
+import pytest
+
+from mmallnet.evaluation.metrics import RoutingMetric
+from mmallnet.evaluation.metrics.routing_metric import routing_table
+
+
+def samples():
+    # Two scales, top-1: rain -> E1 at both scales, fog -> E4 then E2/E4.
+    return [
+        dict(routing=[[0], [0]], degradation_type='rain'),
+        dict(routing=[[0], [0]], degradation_type='rain'),
+        dict(routing=[[3], [1]], degradation_type='fog'),
+        dict(routing=[[3], [3]], degradation_type='fog'),
+    ]
+
+
+def test_routing_table_shares():
+    shares = routing_table(samples(), num_experts=4)
+    np.testing.assert_array_equal(shares['rain'], [[1, 0, 0, 0],
+                                                   [1, 0, 0, 0]])
+    np.testing.assert_array_equal(shares['fog'], [[0, 0, 0, 1],
+                                                  [0, .5, 0, .5]])
+    np.testing.assert_array_equal(shares['all'], [[.5, 0, 0, .5],
+                                                  [.5, .25, 0, .25]])
+
+
+def test_top2_counts_both_experts():
+    shares = routing_table(
+        [dict(routing=[[0, 2]], degradation_type='noise')], num_experts=3)
+    np.testing.assert_array_equal(shares['noise'], [[.5, 0, .5]])
+
+
+def test_metric_keys_table_and_plot(tmp_path):
+    path = tmp_path / 'routing.png'
+    metric = RoutingMetric(num_experts=4, plot_path=str(path))
+    metric.process(None, samples())
+    results = metric.compute_metrics(metric.results)
+    assert results['fog/s1.E2'] == 0.5
+    assert results['rain/s0.E1'] == 1.0
+    assert results['all/s1.E4'] == 0.25
+    assert len(results) == 3 * 2 * 4
+    assert path.stat().st_size > 1000
+
+
+def test_missing_fields_and_bad_ids_raise():
+    metric = RoutingMetric()
+    with pytest.raises(KeyError, match='routing'):
+        metric.process(None, [dict(degradation_type='fog')])
+    with pytest.raises(ValueError, match='outside'):
+        routing_table([dict(routing=[[5]], degradation_type='fog')], 4)
