@@ -5,6 +5,7 @@ _base_ = [
     '../_base_/models/mtl_baseline_r18.py',
     '../_base_/datasets/synthscenes.py',
     '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_500_cpu_demo.py',
 ]
 tasks = ['semseg', 'depth', 'normals', 'boundary', 'saliency']
 model = dict(
@@ -14,29 +15,3 @@ model = dict(
         channels=64,
         tasks=tasks,
         num_classes=10))
-
-max_iters = 500
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999),
-                   weight_decay=0.01))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=50),
-    dict(type='PolyLR', eta_min=1e-5, power=1.0, begin=50, end=max_iters,
-         by_epoch=False),
-]
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=25, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=max_iters,
-        max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook', interval=1))
-randomness = dict(seed=0)

@@ -1,3 +1,4 @@
 from .multi_task_head import MultiTaskHead
+from .tcr_head import TCRHead
 
-__all__ = ['MultiTaskHead']
+__all__ = ['MultiTaskHead', 'TCRHead']

@@ -1,0 +1,288 @@
+"""ALLNet's task collaborative refinement (TCR) decode head.
+
+The head consumes the MaE neck's ``'dual'`` output: per scale ``s`` the
+restoration features ``P_s`` and the shared prediction features ``J~_s``.
+Going coarse (1/32) to fine (1/4), at every scale:
+
+1. lateral 1x1 convs map ``P_s`` to ``channels`` and ``J~_s`` to one
+   ``channels``-wide map ``J~_{t,s}`` per task;
+2. the bilinearly upsampled states of the coarser scale are added, the
+   restoration state to ``P_s`` and task ``t``'s state to ``J~_{t,s}``;
+3. SKFF per task, ``J_{t,s} = s1 * P_s + s2 * J~_{t,s}``;
+4. CTI (optional), ``(P_s, {t: P''_t}) = CTI(P_s, {t: J_{t,s}})``: the
+   restoration stream is replaced by CTI's output, which carries the
+   refined task maps back through a zero-initialised residual;
+5. AFU (optional) per task, ``J_{t,s} = AFU_{t,s}(J_{t,s}, P''_t)``
+   (``P_s`` in place of ``P''_t`` where CTI did not run).
+
+At 1/4 each ``J_t`` goes through the task's head and ``P`` through the
+restoration branch of :class:`MultiTaskHead`, whose losses and
+post-processing are reused unchanged. Every new part is normalisation-free
+or uses LayerNorm, and its cost is linear in the number of pixels.
+"""
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import torch.nn as nn
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+from torch import Tensor
+
+from ..layers.adaptive_fusion_unit import AdaptiveFusionUnit
+from ..layers.cross_task_interaction import CrossTaskInteraction
+from ..layers.skff import SKFF
+from .multi_task_head import RESTORATION_KEY, MultiTaskHead
+
+#: Keys of the MaE neck's ``'dual'`` output that the head reads.
+DUAL_KEYS = ('restoration', 'prediction')
+
+
+@MODELS.register_module()
+class TCRHead(MultiTaskHead):
+    """Task collaborative refinement head (SKFF + CTI + AFU, coarse to fine).
+
+    It keeps the task heads, the restoration branch, the losses and
+    :meth:`predict_by_feat` of :class:`MultiTaskHead` and replaces its
+    shared FPN decoder (whose modules are not built) by the two-stream
+    decoder described in the module docstring. The output dict has the same
+    keys as the parent's (the tasks and ``'restoration'``). The routing aux
+    loss of the neck is not handled here; the segmentor adds it.
+
+    Ablations: ``use_cti=False`` and ``use_afu=False`` leave
+    "MaE + SKFF fusion + coarse-to-fine"; ``use_image_tokens=False`` drops
+    the image-conditioned term of the CTI task tokens (the "+theta_t"
+    step). With ``use_cti=False`` the restoration stream never sees the
+    task streams and the tasks do not interact. Modules of a disabled
+    part are not built. The CTI of the finest scale is not built when
+    nothing would read it (``restoration=False`` and ``use_afu=False``).
+
+    Args:
+        in_channels (Sequence[int]): Channels of each selected neck scale
+            (the same for ``P_s`` and ``J~_s``), ordered fine (1/4) to
+            coarse.
+        channels (int): Width of both decoder streams and the task heads.
+        tasks (Sequence[str]): Task names (at least one), see
+            :data:`mmallnet.structures.ALL_TASKS`.
+        use_cti (bool): Build the cross-task interaction units.
+            Defaults to True.
+        use_afu (bool): Build the adaptive fusion units. Defaults to True.
+        use_image_tokens (bool): Image-conditioned CTI task tokens; only
+            used with ``use_cti``. Defaults to True.
+        interaction_scales (Sequence[int]): Indices into the selected
+            scales (0 = finest, 1/4) that get CTI / AFU. Defaults to
+            (0, 1, 2, 3).
+        num_tokens (int, optional): CTI tokens (refined maps) per task
+            ``N``. Defaults to ``channels``.
+        num_heads (int): Heads of CTI's map refinement (must divide ``N``)
+            and of the AFU attention (must divide ``channels``).
+            Defaults to 1.
+        skff_reduction (int): Squeeze ratio of the SKFF units.
+            Defaults to 8.
+        **kwargs: Further arguments of :class:`MultiTaskHead`
+            (``in_index``, ``num_classes``, ``num_parts_classes``,
+            ``task_loss_weights``, ``loss_decode``, ``restoration``,
+            ``restoration_channels``, ``restoration_loss``, ``conv_cfg``,
+            ``norm_cfg``, ``act_cfg``, ``align_corners``, ``init_cfg``).
+            ``norm_cfg`` only affects the parent's task heads.
+    """
+
+    def __init__(self,
+                 in_channels: Sequence[int],
+                 channels: int,
+                 tasks: Sequence[str],
+                 use_cti: bool = True,
+                 use_afu: bool = True,
+                 use_image_tokens: bool = True,
+                 interaction_scales: Sequence[int] = (0, 1, 2, 3),
+                 num_tokens: Optional[int] = None,
+                 num_heads: int = 1,
+                 skff_reduction: int = 8,
+                 **kwargs) -> None:
+        super().__init__(
+            in_channels=in_channels, channels=channels, tasks=tasks,
+            **kwargs)
+        if not self.tasks:
+            raise ValueError('TCRHead: `tasks` must name at least one task; '
+                             'use MultiTaskHead for restoration only.')
+        # The parent's shared FPN decoder is replaced by the TCR decoder.
+        del self.lateral_convs, self.fpn_convs, self.fuse_conv
+
+        num_scales = len(self.in_channels)
+        scales = [int(s) for s in interaction_scales]
+        if len(set(scales)) != len(scales) or any(
+                s < 0 or s >= num_scales for s in scales):
+            raise ValueError(
+                f'TCRHead: `interaction_scales` {list(interaction_scales)} '
+                f'must be unique indices in [0, {num_scales}) of the '
+                'selected scales (0 = finest).')
+        self.interaction_scales = tuple(sorted(scales))
+        self.use_cti = use_cti
+        self.use_afu = use_afu
+        self.use_image_tokens = use_image_tokens
+        self.num_tokens = channels if num_tokens is None else num_tokens
+        self.num_heads = num_heads
+
+        cti_scales = self.interaction_scales if use_cti else ()
+        # CTI at 1/4 only feeds restoration and the AFUs.
+        if not (self.restoration or use_afu):
+            cti_scales = tuple(s for s in cti_scales if s > 0)
+        self.cti_scales = cti_scales
+        self.afu_scales = self.interaction_scales if use_afu else ()
+
+        self.p_laterals = nn.ModuleList(
+            nn.Conv2d(c, channels, 1) for c in self.in_channels)
+        self.j_laterals = nn.ModuleList(
+            nn.ModuleDict({
+                task: nn.Conv2d(c, channels, 1)
+                for task in self.tasks
+            }) for c in self.in_channels)
+        self.skffs = nn.ModuleList(
+            nn.ModuleDict({
+                task: SKFF(channels, height=2, reduction=skff_reduction)
+                for task in self.tasks
+            }) for _ in self.in_channels)
+        self.ctis = nn.ModuleDict({
+            str(s): CrossTaskInteraction(
+                channels,
+                self.tasks,
+                num_tokens=self.num_tokens,
+                num_heads=num_heads,
+                use_image_tokens=use_image_tokens)
+            for s in self.cti_scales
+        })
+        self.afus = nn.ModuleDict({
+            str(s): nn.ModuleDict({
+                task: AdaptiveFusionUnit(
+                    channels,
+                    map_channels=(self.num_tokens
+                                  if s in self.cti_scales else channels),
+                    num_heads=num_heads)
+                for task in self.tasks
+            })
+            for s in self.afu_scales
+        })
+
+    def _split_inputs(
+            self, inputs: Mapping) -> Tuple[List[Tensor], List[Tensor]]:
+        """Check the neck's dual dict and select ``in_index`` from it.
+
+        Args:
+            inputs (Mapping): The MaE neck's ``'dual'`` output.
+
+        Returns:
+            tuple[list[Tensor], list[Tensor]]: The selected ``P_s`` and
+            ``J~_s``, fine to coarse.
+        """
+        if not isinstance(inputs, Mapping):
+            raise ValueError(
+                'TCRHead: expected the MaE neck\'s dual-output dict with '
+                f'keys {list(DUAL_KEYS)}, got {type(inputs).__name__}; set '
+                "the neck's output_mode='dual'.")
+        missing = [key for key in DUAL_KEYS if key not in inputs]
+        if missing:
+            raise ValueError(
+                f'TCRHead: the neck output lacks the keys {missing}; '
+                f'expected {list(DUAL_KEYS)} (the MaE neck with '
+                f"output_mode='dual'), got {list(inputs)}.")
+        restoration = self._select_inputs(inputs['restoration'])
+        prediction = self._select_inputs(inputs['prediction'])
+        for p, j in zip(restoration, prediction):
+            if p.shape != j.shape:
+                raise ValueError(
+                    f'TCRHead: restoration {tuple(p.shape)} and prediction '
+                    f'{tuple(j.shape)} features of one scale must have the '
+                    'same shape.')
+        return restoration, prediction
+
+    def _upsample(self, x: Tensor, like: Tensor) -> Tensor:
+        """Bilinearly resize ``x`` to the spatial size of ``like``."""
+        return resize(x, size=like.shape[2:], mode='bilinear',
+                      align_corners=self.align_corners)
+
+    def forward_decoder(self,
+                        inputs: Mapping) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """Run the two-stream coarse-to-fine TCR decoder.
+
+        Args:
+            inputs (Mapping): The MaE neck's ``'dual'`` output, with
+                tuples ``'restoration'`` (``P_s``) and ``'prediction'``
+                (``J~_s``), fine to coarse.
+
+        Returns:
+            tuple[Tensor, dict[str, Tensor]]: The restoration feature and
+            task name -> task feature, all ``(B, channels, H/4, W/4)``.
+        """
+        restoration, prediction = self._split_inputs(inputs)
+        p_state: Optional[Tensor] = None
+        j_states: Dict[str, Tensor] = dict()
+        for s in range(len(restoration) - 1, -1, -1):
+            p = self.p_laterals[s](restoration[s])
+            if p_state is not None:
+                p = p + self._upsample(p_state, p)
+            feats = dict()
+            for task in self.tasks:
+                j = self.j_laterals[s][task](prediction[s])
+                if task in j_states:
+                    j = j + self._upsample(j_states[task], j)
+                feats[task] = self.skffs[s][task]([p, j])
+            task_maps = None
+            if s in self.cti_scales:
+                p, task_maps = self.ctis[str(s)](p, feats)
+            if s in self.afu_scales:
+                afus = self.afus[str(s)]
+                feats = {
+                    task: afus[task](
+                        feat, p if task_maps is None else task_maps[task])
+                    for task, feat in feats.items()
+                }
+            p_state, j_states = p, feats
+        return p_state, j_states
+
+    def forward_shared(self, inputs: Mapping) -> Tensor:
+        """The restoration feature at 1/4, from :meth:`forward_decoder`.
+
+        The TCR decoder has no single shared feature; this is the input of
+        the restoration branch.
+
+        Args:
+            inputs (Mapping): The MaE neck's ``'dual'`` output.
+
+        Returns:
+            Tensor: ``(B, channels, H/4, W/4)``.
+        """
+        return self.forward_decoder(inputs)[0]
+
+    def forward(self,
+                inputs: Mapping,
+                degraded: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Forward function.
+
+        Args:
+            inputs (Mapping): The MaE neck's ``'dual'`` output (a dict with
+                ``'restoration'`` and ``'prediction'`` tuples); other keys
+                are ignored.
+            degraded (Tensor, optional): Degraded input image, (N, 3, H, W)
+                RGB in [0, 1]. Required with ``restoration=True``; also
+                fixes the output size. Without it the task maps are
+                upsampled x4 from the finest scale.
+
+        Returns:
+            dict[str, Tensor]: Task name -> raw map at input resolution, and
+            ``'restoration'`` -> unclamped restored image.
+        """
+        if degraded is None and self.restoration:
+            raise ValueError('TCRHead: `degraded` is required when '
+                             '`restoration=True`.')
+        shared, feats = self.forward_decoder(inputs)
+        if degraded is not None:
+            size = tuple(degraded.shape[2:])
+        else:
+            size = (shared.shape[2] * 4, shared.shape[3] * 4)
+        outputs = {
+            task: resize(self.task_heads[task](feats[task]), size=size,
+                         mode='bilinear', align_corners=self.align_corners)
+            for task in self.tasks
+        }
+        if self.restoration:
+            outputs[RESTORATION_KEY] = self.forward_restoration(
+                shared, degraded)
+        return outputs
