@@ -15,8 +15,9 @@ Going coarse (1/32) to fine (1/4), at every scale:
 5. AFU (optional) per task, ``J_{t,s} = AFU_{t,s}(J_{t,s}, P''_t)``
    (``P_s`` in place of ``P''_t`` where CTI did not run).
 
-At 1/4 each ``J_t`` goes through the task's head and ``P`` through the
-restoration branch of :class:`MultiTaskHead`, whose losses and
+At 1/4 each ``J_t`` goes through the task's head and ``P``, after a
+channel LayerNorm, through the restoration branch of
+:class:`MultiTaskHead`, whose losses and
 post-processing are reused unchanged. Every new part is normalisation-free
 or uses LayerNorm, and its cost is linear in the number of pixels.
 """
@@ -29,6 +30,7 @@ from torch import Tensor
 
 from ..layers.adaptive_fusion_unit import AdaptiveFusionUnit
 from ..layers.cross_task_interaction import CrossTaskInteraction
+from ..layers.restormer import ChannelLayerNorm2d
 from ..layers.skff import SKFF
 from .multi_task_head import RESTORATION_KEY, MultiTaskHead
 
@@ -130,6 +132,10 @@ class TCRHead(MultiTaskHead):
 
         self.p_laterals = nn.ModuleList(
             nn.Conv2d(c, channels, 1) for c in self.in_channels)
+        if self.restoration:
+            # The summed restoration stream is unnormalised; normalise it
+            # before the restoration branch (whose convs have no norm).
+            self.restoration_norm = ChannelLayerNorm2d(channels)
         self.j_laterals = nn.ModuleList(
             nn.ModuleDict({
                 task: nn.Conv2d(c, channels, 1)
@@ -284,5 +290,5 @@ class TCRHead(MultiTaskHead):
         }
         if self.restoration:
             outputs[RESTORATION_KEY] = self.forward_restoration(
-                shared, degraded)
+                self.restoration_norm(shared), degraded)
         return outputs
