@@ -15,10 +15,9 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
-from .restormer import GDFN, ChannelLayerNorm2d
+from .restormer import GDFN, ChannelLayerNorm2d, transposed_attention
 
 
 def _pointwise_depthwise(in_channels: int, out_channels: int,
@@ -90,19 +89,12 @@ class AdaptiveFusionUnit(nn.Module):
             raise ValueError(
                 f'feat {tuple(feat.shape)} and maps {tuple(maps.shape)} '
                 'must share the batch and spatial sizes')
-        batch, channels, height, width = feat.shape
-        heads = self.num_heads
         query = self.query(self.query_norm(feat))
         key, value = self.key_value(self.key_value_norm(maps)).chunk(
             2, dim=1)
-        # (B, heads, C / heads, HW)
-        shape = (batch, heads, channels // heads, height * width)
-        query = F.normalize(query.reshape(shape), dim=-1)
-        key = F.normalize(key.reshape(shape), dim=-1)
-        value = value.reshape(shape)
-        attn = (query @ key.transpose(-2, -1)) * self.temperature
-        out = attn.softmax(dim=-1) @ value
-        return self.project_out(out.reshape(batch, channels, height, width))
+        return self.project_out(
+            transposed_attention(query, key, value, self.num_heads,
+                                 self.temperature))
 
     def forward(self, feat: Tensor, maps: Tensor) -> Tensor:
         """Fuse the refined maps into the task features.

@@ -44,6 +44,32 @@ class ChannelLayerNorm2d(nn.Module):
         return x.permute(0, 3, 1, 2)
 
 
+def transposed_attention(query: Tensor, key: Tensor, value: Tensor,
+                         num_heads: int, temperature: Tensor) -> Tensor:
+    """Channel ("transposed") attention of Restormer's MDTA.
+
+    Per head, queries and keys are L2-normalised along the pixels and the
+    ``(C/heads) x (C/heads)`` attention ``softmax(q k^T * temperature)``
+    mixes the value channels, so the cost is linear in the pixel count.
+
+    Args:
+        query (Tensor): ``(N, C, H, W)``.
+        key (Tensor): ``(N, C, H, W)``.
+        value (Tensor): ``(N, C, H, W)``.
+        num_heads (int): Heads; ``C`` must be divisible by it.
+        temperature (Tensor): ``(num_heads, 1, 1)`` per-head scale.
+
+    Returns:
+        Tensor: ``(N, C, H, W)``, before any output projection.
+    """
+    n, c, h, w = query.shape
+    shape = (n, num_heads, c // num_heads, h * w)
+    query = F.normalize(query.reshape(shape), dim=-1)
+    key = F.normalize(key.reshape(shape), dim=-1)
+    attn = (query @ key.transpose(-2, -1)) * temperature
+    return (attn.softmax(dim=-1) @ value.reshape(shape)).reshape(n, c, h, w)
+
+
 class MDTA(nn.Module):
     """Multi-Dconv head transposed attention.
 
@@ -90,18 +116,9 @@ class MDTA(nn.Module):
         Returns:
             Tensor: ``(N, C, H, W)``.
         """
-        n, c, h, w = x.shape
         q, k, v = self.qkv_dwconv(self.qkv(x)).chunk(3, dim=1)
-        # (N, heads, C/heads, HW)
-        q = q.reshape(n, self.num_heads, c // self.num_heads, h * w)
-        k = k.reshape(n, self.num_heads, c // self.num_heads, h * w)
-        v = v.reshape(n, self.num_heads, c // self.num_heads, h * w)
-        q = F.normalize(q, dim=-1)
-        k = F.normalize(k, dim=-1)
-        attn = (q @ k.transpose(-2, -1)) * self.temperature
-        attn = attn.softmax(dim=-1)
-        out = (attn @ v).reshape(n, c, h, w)
-        return self.project_out(out)
+        return self.project_out(
+            transposed_attention(q, k, v, self.num_heads, self.temperature))
 
 
 class GDFN(nn.Module):
