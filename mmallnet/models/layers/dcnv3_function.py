@@ -32,6 +32,7 @@ Sampling coordinates and accumulation are float32 whatever the input dtype
 (the CUDA kernel's ``opmath``), so float16 and bfloat16 inputs work and lose
 no position accuracy; float64 inputs are computed in float64.
 """
+from functools import cached_property
 from typing import Optional, Tuple
 
 import torch
@@ -109,20 +110,30 @@ class _Geometry:
                 f'DCNv3: offset must have shape {expected} '
                 f'(N, H_out, W_out, group*K*K*2), got {tuple(offset.shape)}')
         self.dtype = _compute_dtype(value.dtype)
-        # Zero-offset coordinates of every point p = i * K + j (i over
-        # width, outer; j over height, inner): (P, Wo) and (P, Ho).
-        self.base_x = _base_coords(w, self.out_w, kernel_size, stride, pad,
-                                   dilation, offset_scale, self.dtype,
-                                   value.device).repeat_interleave(
-                                       kernel_size, dim=0)
-        self.base_y = _base_coords(h, self.out_h, kernel_size, stride, pad,
-                                   dilation, offset_scale, self.dtype,
-                                   value.device).repeat(kernel_size, 1)
+        self.device = value.device
         self.kernel_size, self.stride, self.pad = kernel_size, stride, pad
         self.dilation, self.offset_scale = dilation, offset_scale
         # d(normalised coordinate) / d(offset in pixels).
         self.scale_x = 2 * offset_scale / w
         self.scale_y = 2 * offset_scale / h
+
+    # Zero-offset normalised coordinates of every point p = i * K + j (i
+    # over width, outer; j over height, inner): (P, Wo) and (P, Ho). Only
+    # the backward's grid_sample needs them, so they are built on demand.
+    @cached_property
+    def base_x(self) -> Tensor:
+        return _base_coords(self.w, self.out_w, self.kernel_size,
+                            self.stride, self.pad, self.dilation,
+                            self.offset_scale, self.dtype,
+                            self.device).repeat_interleave(
+                                self.kernel_size, dim=0)
+
+    @cached_property
+    def base_y(self) -> Tensor:
+        return _base_coords(self.h, self.out_h, self.kernel_size,
+                            self.stride, self.pad, self.dilation,
+                            self.offset_scale, self.dtype,
+                            self.device).repeat(self.kernel_size, 1)
 
     def grouped_value(self, value: Tensor) -> Tensor:
         """``(N, H, W, C)`` -> ``(N*G, Cg, H, W)`` in the compute dtype."""
@@ -174,8 +185,7 @@ class _Geometry:
         off = offsets[:, :, :, :, points].permute(4, 0, 3, 1, 2, 5)
         count = off.shape[0]
         if out is None:
-            out = torch.empty(
-                off.shape, dtype=self.dtype, device=self.base_x.device)
+            out = torch.empty(off.shape, dtype=self.dtype, device=self.device)
         else:
             out = out.view(off.shape)
         torch.add(
