@@ -15,11 +15,13 @@ from .geometric import (
     MultiTaskRandomResize,
 )
 from .loading import LoadMultiTaskAnnotations
+from .pascal_context import IgnoreEmptyParts, LoadPascalContextAnnotations
 
 __all__ = [
     'BaseDegradation', 'CleanImage', 'Fog', 'GaussianNoise', 'MotionBlur',
     'RainStreaks', 'RandomDegradation', 'PackMultiTaskInputs',
     'MultiTaskPad', 'MultiTaskRandomCrop', 'MultiTaskRandomFlip',
     'MultiTaskRandomResize',
-    'LoadMultiTaskAnnotations'
+    'LoadMultiTaskAnnotations', 'IgnoreEmptyParts',
+    'LoadPascalContextAnnotations'
 ]

@@ -1,0 +1,8 @@
+"""Helpers for tests: tiny datasets in the real on-disk layouts, batches.
+
+Not imported by ``import mmallnet``; import the submodules explicitly.
+"""
+from .pascal_context import write_pascal_context
+from .samples import multi_task_batch
+
+__all__ = ['write_pascal_context', 'multi_task_batch']
