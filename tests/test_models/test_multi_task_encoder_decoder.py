@@ -2,15 +2,14 @@ import copy
 
 import pytest
 import torch
-import torch.nn.functional as F
 from mmengine.optim import OptimWrapper
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 
 from mmallnet.models.segmentors.multi_task_encoder_decoder import (
     MultiTaskEncoderDecoder,
 )
 from mmallnet.structures import ALL_TASKS, MultiTaskDataSample
+from mmallnet.testing import multi_task_batch
 
 NUM_CLASSES = 5
 BACKBONE = dict(type='ResNetV1c', depth=18, stem_channels=16,
@@ -30,39 +29,8 @@ def _model(**kwargs):
 
 def _batch(shapes=((64, 64), (50, 60)), size=64, seed=0):
     """Inputs and padded samples as the data preprocessor returns them."""
-    g = torch.Generator().manual_seed(seed)
-    inputs = torch.zeros(len(shapes), 3, size, size)
-    samples = []
-    for i, (h, w) in enumerate(shapes):
-
-        def pad(x, value):
-            return F.pad(x, (0, size - w, 0, size - h), value=value)
-
-        clean = torch.rand(3, h, w, generator=g)
-        degraded = (clean + 0.1 * torch.randn(3, h, w, generator=g)).clamp(
-            0, 1)
-        mean = torch.tensor(MEAN).view(3, 1, 1)
-        std = torch.tensor(STD).view(3, 1, 1)
-        inputs[i, :, :h, :w] = (degraded * 255 - mean) / std
-        sample = MultiTaskDataSample(metainfo=dict(
-            img_shape=(h, w), pad_shape=(size, size), ori_shape=(h, w),
-            img_padding_size=[0, size - w, 0, size - h]))
-        sample.gt_sem_seg = PixelData(data=pad(
-            torch.randint(0, NUM_CLASSES, (1, h, w), generator=g), 255))
-        sample.gt_parts = PixelData(
-            data=pad(torch.randint(0, 7, (1, h, w), generator=g), 255))
-        sample.gt_depth = PixelData(
-            data=pad(torch.rand(1, h, w, generator=g) * 5, 0.))
-        sample.gt_normal = PixelData(data=pad(
-            F.normalize(torch.randn(3, h, w, generator=g), dim=0), 0.))
-        sample.gt_boundary = PixelData(
-            data=pad((torch.rand(1, h, w, generator=g) > 0.9).float(), 255.))
-        sample.gt_saliency = PixelData(
-            data=pad((torch.rand(1, h, w, generator=g) > 0.5).long(), 255))
-        sample.gt_clean_img = PixelData(data=pad(clean, 0.))
-        sample.degraded_img = PixelData(data=pad(degraded, 0.))
-        samples.append(sample)
-    return inputs, samples
+    return multi_task_batch(shapes, size, NUM_CLASSES, seed=seed, mean=MEAN,
+                            std=STD)
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,5 @@
 import pytest
 import torch
-import torch.nn.functional as F
-from mmengine.structures import PixelData
 from mmseg.models.losses import CrossEntropyLoss
 from mmseg.registry import MODELS
 
@@ -14,7 +12,8 @@ from mmallnet.models.losses.depth_l1_loss import DepthL1Loss
 from mmallnet.models.losses.normal_l1_loss import NormalL1Loss
 from mmallnet.models.losses.restoration_loss import RestorationLoss
 from mmallnet.models.losses.weighted_bce_loss import WeightedBCELoss
-from mmallnet.structures import ALL_TASKS, MultiTaskDataSample
+from mmallnet.structures import ALL_TASKS
+from mmallnet.testing import multi_task_batch
 
 IN_CHANNELS = [8, 16, 24, 32]
 NYUD = ['semseg', 'depth', 'normals', 'boundary']
@@ -35,31 +34,7 @@ def _head(tasks, **kwargs):
 
 def _samples(n=2, size=32, img_shape=(28, 30), num_classes=40):
     """Padded samples as the data preprocessor writes them."""
-    h, w = img_shape
-    samples = []
-    for _ in range(n):
-        sample = MultiTaskDataSample(metainfo=dict(
-            img_shape=img_shape, pad_shape=(size, size), ori_shape=img_shape,
-            img_padding_size=[0, size - w, 0, size - h]))
-
-        def pad(x, value):
-            return F.pad(x, (0, size - w, 0, size - h), value=value)
-
-        sample.gt_sem_seg = PixelData(
-            data=pad(torch.randint(0, num_classes, (1, h, w)), 255))
-        sample.gt_parts = PixelData(
-            data=pad(torch.randint(0, 7, (1, h, w)), 255))
-        sample.gt_depth = PixelData(data=pad(torch.rand(1, h, w) * 5, 0.))
-        sample.gt_normal = PixelData(
-            data=pad(F.normalize(torch.randn(3, h, w), dim=0), 0.))
-        sample.gt_boundary = PixelData(
-            data=pad((torch.rand(1, h, w) > 0.9).float(), 255.))
-        sample.gt_saliency = PixelData(
-            data=pad((torch.rand(1, h, w) > 0.5).long(), 255))
-        sample.gt_clean_img = PixelData(data=pad(torch.rand(3, h, w), 0.))
-        sample.degraded_img = PixelData(data=pad(torch.rand(3, h, w), 0.))
-        samples.append(sample)
-    return samples
+    return multi_task_batch([img_shape] * n, size, num_classes)[1]
 
 
 @pytest.mark.parametrize('tasks, num_classes', [
