@@ -1,4 +1,4 @@
-"""Install mmallnet: ``pip install -e .`` (see tools/install.sh for torch/mmcv)."""
+"""Install mmallnet: ``pip install -e .`` (torch, mmcv: tools/install.sh)."""
 import os.path as osp
 
 from setuptools import find_packages, setup

@@ -45,8 +45,12 @@ def check_multi_task(cfg: Config) -> None:
     tasks = cfg.model.decode_head.tasks
     assert set(out) == set(tasks) | {'restoration'}
     assert out['restoration'].shape == (1, 3, 64, 64)
-    evaluator = cfg.test_evaluator
-    assert evaluator.tasks == tasks
+    evaluators = cfg.test_evaluator
+    if isinstance(evaluators, dict):
+        evaluators = [evaluators]
+    metrics = [e for e in evaluators if e.type == 'MultiTaskMetric']
+    assert len(metrics) == 1
+    assert metrics[0].tasks == tasks
     assert cfg.train_dataloader.dataset.tasks == tasks
 
 

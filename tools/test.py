@@ -27,7 +27,7 @@ def parse_args() -> argparse.Namespace:
         type=str,
         help='directory where the metric writes every prediction (semseg/'
         'depth/normals/boundary/saliency/restored files per image; sets '
-        'test_evaluator.output_dir)')
+        'output_dir of the MultiTaskMetric in test_evaluator)')
     parser.add_argument(
         '--show', action='store_true', help='show prediction results')
     parser.add_argument(
@@ -89,8 +89,15 @@ def main() -> None:
         cfg = trigger_visualization_hook(cfg, args)
     if args.out is not None:
         evaluators = cfg.test_evaluator
-        for evaluator in (evaluators if isinstance(evaluators, list) else
-                          [evaluators]):
+        evaluators = (evaluators if isinstance(evaluators, list) else
+                      [evaluators])
+        writers = [e for e in evaluators if e.get('type') == 'MultiTaskMetric']
+        if not writers:
+            raise ValueError(
+                '--out needs a MultiTaskMetric in test_evaluator (it writes '
+                'the predictions); the config has '
+                f'{[e.get("type") for e in evaluators]}.')
+        for evaluator in writers:
             evaluator['output_dir'] = args.out
 
     setup_cpu_distributed(cfg, args.launcher)

@@ -50,3 +50,21 @@ def test_missing_fields_and_bad_ids_raise():
         metric.process(None, [dict(degradation_type='fog')])
     with pytest.raises(ValueError, match='outside'):
         routing_table([dict(routing=[[5]], degradation_type='fog')], 4)
+
+
+def test_plot_goes_to_the_current_visualizer(tmp_path):
+    from mmengine.visualization import Visualizer
+    visualizer = Visualizer.get_instance(
+        'routing_metric_test', save_dir=str(tmp_path),
+        vis_backends=[dict(type='LocalVisBackend')])
+    metric = RoutingMetric(num_experts=4)
+    metric.process(None, samples())
+    metric.compute_metrics(metric.results)
+    vis_image = tmp_path / 'vis_data' / 'vis_image'
+    images = list(vis_image.glob('mae_routing_*.png'))
+    assert len(images) == 1
+    assert visualizer.instance_name == 'routing_metric_test'
+    plain = RoutingMetric(num_experts=4, add_to_visualizer=False)
+    plain.process(None, samples())
+    plain.compute_metrics(plain.results)
+    assert len(list(vis_image.glob('*.png'))) == 1

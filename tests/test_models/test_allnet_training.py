@@ -1,4 +1,4 @@
-"""ALLNet NYUD configs train: one optimizer step each.
+"""ALLNet NYUD and PASCAL-Context configs train: one optimizer step each.
 
 The small SynthScenes ALLNet's learning test is with the other CPU demo
 config's, in ``test_demo_model_training.py``.
@@ -8,19 +8,17 @@ import os.path as osp
 
 import pytest
 import torch
-import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 
-from mmallnet.structures import MultiTaskDataSample
+from mmallnet.testing import multi_task_batch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-NYUD_CONFIGS = sorted(
-    p for p in glob.glob(
-        osp.join(REPO, 'configs', 'allnet', '**', '*nyud*.py'),
-        recursive=True))
+PAPER_CONFIGS = sorted(
+    p for pattern in ('*nyud*.py', '*pascal-context*.py')
+    for p in glob.glob(
+        osp.join(REPO, 'configs', 'allnet', '**', pattern), recursive=True))
 
 
 @pytest.fixture(autouse=True)
@@ -31,39 +29,14 @@ def _single_thread():
     torch.set_num_threads(threads)
 
 
-def nyud_like_batch(size=64, num_classes=40, seed=0):
-    """Two preprocessed-looking samples with every NYUD target."""
-    g = torch.Generator().manual_seed(seed)
-    inputs = torch.randn(2, 3, size, size, generator=g)
-    samples = []
-    for _ in range(2):
-        sample = MultiTaskDataSample(metainfo=dict(
-            img_shape=(size, size), pad_shape=(size, size),
-            ori_shape=(size, size), img_padding_size=[0, 0, 0, 0]))
-        sample.gt_sem_seg = PixelData(
-            data=torch.randint(0, num_classes, (1, size, size), generator=g))
-        sample.gt_depth = PixelData(
-            data=torch.rand(1, size, size, generator=g) * 5 + 0.5)
-        sample.gt_normal = PixelData(data=F.normalize(
-            torch.randn(3, size, size, generator=g), dim=0))
-        sample.gt_boundary = PixelData(
-            data=(torch.rand(1, size, size, generator=g) > 0.9).float())
-        clean = torch.rand(3, size, size, generator=g)
-        sample.gt_clean_img = PixelData(data=clean)
-        sample.degraded_img = PixelData(
-            data=(clean + 0.1 * torch.randn(3, size, size,
-                                             generator=g)).clamp(0, 1))
-        samples.append(sample)
-    return inputs, samples
-
-
 def test_configs_are_found():
-    names = [osp.basename(p) for p in NYUD_CONFIGS]
-    assert len(names) == 7
+    names = [osp.basename(p) for p in PAPER_CONFIGS]
+    assert len(names) == 9
     assert sum('ablation' in n for n in names) == 5
+    assert sum('pascal-context' in n for n in names) == 2
 
 
-@pytest.mark.parametrize('path', NYUD_CONFIGS, ids=osp.basename)
+@pytest.mark.parametrize('path', PAPER_CONFIGS, ids=osp.basename)
 def test_config_trains_one_step(path):
     """Builds (no pretrained download), one AdamW step through the
     layer-decay constructor, every loss finite, weights move."""
@@ -71,7 +44,8 @@ def test_config_trains_one_step(path):
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).train()
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    inputs, samples = nyud_like_batch()
+    inputs, samples = multi_task_batch(
+        [(64, 64)] * 2, num_classes=cfg.model.decode_head.num_classes)
     losses = model.loss(inputs, samples)
     tasks = cfg.model.decode_head.tasks
     assert {f'decode.loss_{t}' for t in tasks} <= set(losses)
@@ -86,3 +60,34 @@ def test_config_trains_one_step(path):
     assert not torch.equal(before,
                            model.decode_head.task_heads['semseg'][-1].weight)
 
+
+
+def test_pascal_context_config_trains_on_fixture_data(tmp_path):
+    """The PASCAL-Context ALLNet config end to end on a tiny dataset in the
+    real on-disk layout: its test pipeline, collate, the data preprocessor
+    (padding to 64x64 here instead of 512x512) and one training step."""
+    from mmengine.dataset import pseudo_collate
+    from mmseg.registry import DATASETS
+
+    from mmallnet.testing import write_pascal_context
+
+    path = osp.join(REPO, 'configs', 'allnet',
+                    'allnet_internimage-t_1xb4-40k_pascal-context-512x512.py')
+    cfg = Config.fromfile(path)
+    fixture = write_pascal_context(str(tmp_path))
+    dataset_cfg = cfg.train_dataloader.dataset.copy()
+    dataset_cfg.update(data_root=fixture['root'],
+                       pipeline=cfg.test_pipeline)
+    dataset = DATASETS.build(dataset_cfg)
+    batch = pseudo_collate([dataset[0], dataset[1]])
+    cfg.model.data_preprocessor.size = (64, 64)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).train()
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    before = model.decode_head.task_heads['parts'][-1].weight.clone()
+    log_vars = model.train_step(batch, wrapper)
+    for task in cfg.model.decode_head.tasks:
+        assert torch.isfinite(log_vars[f'decode.loss_{task}']), task
+    assert torch.isfinite(log_vars['route.loss_aux'])
+    assert not torch.equal(before,
+                           model.decode_head.task_heads['parts'][-1].weight)

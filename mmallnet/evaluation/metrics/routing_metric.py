@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
+from mmengine.visualization import Visualizer
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
@@ -44,12 +45,16 @@ def routing_table(results: Sequence[dict], num_experts: int
     }
 
 
-def plot_routing(shares: Dict[str, np.ndarray], path: str) -> None:
-    """Save a heatmap per scale: degradation types x experts.
+def plot_routing(shares: Dict[str, np.ndarray],
+                 path: Optional[str] = None) -> np.ndarray:
+    """Draw a heatmap per scale: degradation types x experts.
 
     Args:
         shares (dict[str, np.ndarray]): Output of :func:`routing_table`.
-        path (str): Image file to write (e.g. ``routing.png``).
+        path (str, optional): Image file to write (e.g. ``routing.png``).
+
+    Returns:
+        np.ndarray: The picture, ``(H, W, 3)`` uint8 RGB.
     """
     import matplotlib
     matplotlib.use('Agg')
@@ -73,9 +78,14 @@ def plot_routing(shares: Dict[str, np.ndarray], path: str) -> None:
         ax.set_title(f'1/{4 * 2**scale}')
     fig.suptitle('MaE routing: % of images per expert')
     fig.tight_layout()
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=120)
+    if path:
+        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+        fig.savefig(path, dpi=120)
+    fig.set_dpi(120)
+    fig.canvas.draw()
+    image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
     plt.close(fig)
+    return image
 
 
 @METRICS.register_module()
@@ -87,12 +97,17 @@ class RoutingMetric(BaseMetric):
     with a routed neck, and the sample's ``degradation_type``. Reports the
     share of images each expert receives, per scale and degradation type
     (keys ``routing/<type>/s<scale>.E<k>``, and ``routing/all/...``), logs
-    a table and, with ``plot_path``, saves a heatmap. Add it next to
+    a table and draws a heatmap, which goes to the current visualizer
+    (``vis_data/vis_image/mae_routing_*.png`` of the run with MMSeg's
+    default ``LocalVisBackend``) and, with ``plot_path``, to that file
+    too. Add it next to
     :class:`MultiTaskMetric` in ``val_evaluator`` / ``test_evaluator``.
 
     Args:
         num_experts (int): Experts per scale. Defaults to 4.
         plot_path (str, optional): Heatmap file, written on rank 0.
+        add_to_visualizer (bool): Also hand the heatmap to the current
+            :class:`~mmengine.visualization.Visualizer`. Defaults to True.
         collect_device (str): Device for collecting results across ranks.
             Defaults to 'cpu'.
         prefix (str): Key prefix. Defaults to 'routing'.
@@ -101,11 +116,25 @@ class RoutingMetric(BaseMetric):
     def __init__(self,
                  num_experts: int = 4,
                  plot_path: Optional[str] = None,
+                 add_to_visualizer: bool = True,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = 'routing') -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.num_experts = num_experts
         self.plot_path = plot_path
+        self.add_to_visualizer = add_to_visualizer
+
+    @staticmethod
+    def _add_to_visualizer(image: np.ndarray) -> None:
+        """Hand the heatmap to the current visualizer, if there is one."""
+        try:
+            visualizer = Visualizer.get_current_instance()
+        except RuntimeError:
+            print_log('RoutingMetric: no visualizer has been created (no '
+                      'runner), so the routing plot is not saved; pass '
+                      '`plot_path` to write it to a file.', logger='current')
+            return
+        visualizer.add_image('mae_routing', image)
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         """Keep each image's routing and degradation type."""
@@ -145,8 +174,11 @@ class RoutingMetric(BaseMetric):
                 metrics[f'{key}/s{scale}.E{expert + 1}'] = float(value)
         print_log('MaE routing (% of images per expert, per scale):\n' +
                   table.get_string(), logger='current')
-        if self.plot_path:
-            plot_routing(shares, self.plot_path)
-            print_log(f'Routing plot written to {self.plot_path}',
-                      logger='current')
+        if self.plot_path or self.add_to_visualizer:
+            image = plot_routing(shares, self.plot_path)
+            if self.plot_path:
+                print_log(f'Routing plot written to {self.plot_path}',
+                          logger='current')
+            if self.add_to_visualizer:
+                self._add_to_visualizer(image)
         return metrics

@@ -149,6 +149,9 @@ class MultiTaskHead(BaseModule):
         self.num_classes = num_classes
         self.num_parts_classes = num_parts_classes
         self.align_corners = align_corners
+        self.conv_cfg = conv_cfg
+        self.norm_cfg = norm_cfg
+        self.act_cfg = act_cfg
         self.restoration = restoration
         self.task_channels = dict(
             semseg=num_classes, depth=1, normals=3, boundary=1,

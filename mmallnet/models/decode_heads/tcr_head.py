@@ -7,7 +7,10 @@ Going coarse (1/32) to fine (1/4), at every scale:
 1. lateral 1x1 convs map ``P_s`` to ``channels`` and ``J~_s`` to one
    ``channels``-wide map ``J~_{t,s}`` per task;
 2. the bilinearly upsampled states of the coarser scale are added, the
-   restoration state to ``P_s`` and task ``t``'s state to ``J~_{t,s}``;
+   restoration state to ``P_s`` and task ``t``'s state to ``J~_{t,s}``,
+   and (``merge_convs``) convs mix the merged maps spatially, as an FPN's
+   output convs do: a 3x3 conv-norm-act per task, and a zero-initialised
+   residual 3x3 conv - GELU - 1x1 (no norm) on ``P_s``;
 3. SKFF per task, ``J_{t,s} = s1 * P_s + s2 * J~_{t,s}``;
 4. CTI (optional), ``(P_s, {t: P''_t}) = CTI(P_s, {t: J_{t,s}})``: the
    restoration stream is replaced by CTI's output, which carries the
@@ -15,15 +18,21 @@ Going coarse (1/32) to fine (1/4), at every scale:
 5. AFU (optional) per task, ``J_{t,s} = AFU_{t,s}(J_{t,s}, P''_t)``
    (``P_s`` in place of ``P''_t`` where CTI did not run).
 
-At 1/4 each ``J_t`` goes through the task's head and ``P``, after a
-channel LayerNorm, through the restoration branch of
-:class:`MultiTaskHead`, whose losses and
-post-processing are reused unchanged. Every new part is normalisation-free
-or uses LayerNorm, and its cost is linear in the number of pixels.
+At 1/4 each ``J_t`` (optionally, ``multi_scale_fusion``, first
+concatenated with the task's states of all coarser scales and fused by a
+3x3 conv, as UPerNet's FPN bottleneck does; ``P`` likewise, through a
+zero-initialised residual 3x3 conv) goes through the task's head
+and ``P``, after a channel LayerNorm, through the restoration branch of
+:class:`MultiTaskHead`, whose losses and post-processing are reused
+unchanged. SKFF, CTI and AFU are normalisation-free or use LayerNorm; the
+merge and fusion convs of the task streams use ``norm_cfg``. Every part's
+cost is linear in the number of pixels.
 """
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+import torch
 import torch.nn as nn
+from mmcv.cnn import ConvModule
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from torch import Tensor
@@ -36,6 +45,15 @@ from .multi_task_head import RESTORATION_KEY, MultiTaskHead
 
 #: Keys of the MaE neck's ``'dual'`` output that the head reads.
 DUAL_KEYS = ('restoration', 'prediction')
+
+
+def _zero_init_residual(*layers: nn.Module) -> nn.Sequential:
+    """``nn.Sequential(*layers)`` whose last conv starts at zero, for use
+    as a residual branch that is the identity at init."""
+    block = nn.Sequential(*layers)
+    nn.init.zeros_(block[-1].weight)
+    nn.init.zeros_(block[-1].bias)
+    return block
 
 
 @MODELS.register_module()
@@ -79,12 +97,23 @@ class TCRHead(MultiTaskHead):
             Defaults to 1.
         skff_reduction (int): Squeeze ratio of the SKFF units.
             Defaults to 8.
+        merge_convs (bool): After the coarse-to-fine merge of each scale,
+            a 3x3 ConvModule (``norm_cfg``, ``act_cfg``) per task stream
+            and a zero-initialised residual 3x3 conv - GELU - 1x1 on the
+            restoration stream. Our stand-in for the spatial mixing that
+            the paper's per-scale Unified Expert does after the merge
+            (here the neck runs before it). Defaults to True.
+        multi_scale_fusion (bool): Fuse each stream's states of all
+            scales at 1/4 before its head: concatenation + 3x3 ConvModule
+            per task; for ``P`` a zero-initialised residual 3x3 conv.
+            Defaults to False.
         **kwargs: Further arguments of :class:`MultiTaskHead`
             (``in_index``, ``num_classes``, ``num_parts_classes``,
             ``task_loss_weights``, ``loss_decode``, ``restoration``,
             ``restoration_channels``, ``restoration_loss``, ``conv_cfg``,
             ``norm_cfg``, ``act_cfg``, ``align_corners``, ``init_cfg``).
-            ``norm_cfg`` only affects the parent's task heads.
+            ``norm_cfg`` affects the task heads and the task streams'
+            merge and fusion convs.
     """
 
     def __init__(self,
@@ -98,6 +127,8 @@ class TCRHead(MultiTaskHead):
                  num_tokens: Optional[int] = None,
                  num_heads: int = 1,
                  skff_reduction: int = 8,
+                 merge_convs: bool = True,
+                 multi_scale_fusion: bool = False,
                  **kwargs) -> None:
         super().__init__(
             in_channels=in_channels, channels=channels, tasks=tasks,
@@ -122,6 +153,8 @@ class TCRHead(MultiTaskHead):
         self.use_image_tokens = use_image_tokens
         self.num_tokens = channels if num_tokens is None else num_tokens
         self.num_heads = num_heads
+        self.merge_convs = merge_convs
+        self.multi_scale_fusion = multi_scale_fusion
 
         cti_scales = self.interaction_scales if use_cti else ()
         # CTI at 1/4 only feeds restoration and the AFUs.
@@ -141,6 +174,32 @@ class TCRHead(MultiTaskHead):
                 task: nn.Conv2d(c, channels, 1)
                 for task in self.tasks
             }) for c in self.in_channels)
+        conv_kwargs = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+                           act_cfg=self.act_cfg)
+        if merge_convs:
+            self.j_merge_convs = nn.ModuleList(
+                nn.ModuleDict({
+                    task: ConvModule(channels, channels, 3, padding=1,
+                                     **conv_kwargs)
+                    for task in self.tasks
+                }) for _ in self.in_channels)
+            # The restoration stream stays normalisation-free: a residual
+            # 3x3 conv - GELU - 1x1, zero-initialised (identity at init).
+            self.p_merge_convs = nn.ModuleList(
+                _zero_init_residual(
+                    nn.Conv2d(channels, channels, 3, padding=1), nn.GELU(),
+                    nn.Conv2d(channels, channels, 1))
+                for _ in self.in_channels)
+        if multi_scale_fusion:
+            self.j_fusion_convs = nn.ModuleDict({
+                task: ConvModule(num_scales * channels, channels, 3,
+                                 padding=1, **conv_kwargs)
+                for task in self.tasks
+            })
+            if self.restoration:
+                self.p_fusion_conv = _zero_init_residual(
+                    nn.Conv2d(num_scales * channels, channels, 3,
+                              padding=1))
         self.skffs = nn.ModuleList(
             nn.ModuleDict({
                 task: SKFF(channels, height=2, reduction=skff_reduction)
@@ -220,15 +279,21 @@ class TCRHead(MultiTaskHead):
         restoration, prediction = self._split_inputs(inputs)
         p_state: Optional[Tensor] = None
         j_states: Dict[str, Tensor] = dict()
+        p_history: List[Tensor] = []
+        j_history: Dict[str, List[Tensor]] = {task: [] for task in self.tasks}
         for s in range(len(restoration) - 1, -1, -1):
             p = self.p_laterals[s](restoration[s])
             if p_state is not None:
                 p = p + self._upsample(p_state, p)
+            if self.merge_convs:
+                p = p + self.p_merge_convs[s](p)
             feats = dict()
             for task in self.tasks:
                 j = self.j_laterals[s][task](prediction[s])
                 if task in j_states:
                     j = j + self._upsample(j_states[task], j)
+                if self.merge_convs:
+                    j = self.j_merge_convs[s][task](j)
                 feats[task] = self.skffs[s][task]([p, j])
             task_maps = None
             if s in self.cti_scales:
@@ -241,7 +306,25 @@ class TCRHead(MultiTaskHead):
                     for task, feat in feats.items()
                 }
             p_state, j_states = p, feats
+            p_history.append(p)
+            for task, feat in feats.items():
+                j_history[task].append(feat)
+        if self.multi_scale_fusion:
+            j_states = {
+                task: self.j_fusion_convs[task](self._stack_scales(states))
+                for task, states in j_history.items()
+            }
+            if self.restoration:
+                p_state = p_state + self.p_fusion_conv(
+                    self._stack_scales(p_history))
         return p_state, j_states
+
+    def _stack_scales(self, states: List[Tensor]) -> Tensor:
+        """Concatenate coarse-to-fine states at the finest size, finest
+        first."""
+        return torch.cat([states[-1]] + [
+            self._upsample(state, states[-1]) for state in states[-2::-1]
+        ], dim=1)
 
     def forward_shared(self, inputs: Mapping) -> Tensor:
         """The restoration feature at 1/4, from :meth:`forward_decoder`.

@@ -3,13 +3,13 @@ import itertools
 import pytest
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 
 from mmallnet.models.decode_heads import TCRHead
 from mmallnet.models.necks import MaENeck
-from mmallnet.structures import ALL_TASKS, MultiTaskDataSample
+from mmallnet.structures import ALL_TASKS
+from mmallnet.testing import multi_task_batch
 
 IN_CHANNELS = [16, 32, 64, 128]
 CHANNELS = 16
@@ -43,30 +43,7 @@ def _head(tasks=NYUD, **kwargs):
 
 def _samples(n=2, size=SIZE, img_shape=(60, 56)):
     """Padded samples as the data preprocessor writes them."""
-    h, w = img_shape
-    samples = []
-    for _ in range(n):
-        sample = MultiTaskDataSample(metainfo=dict(
-            img_shape=img_shape, pad_shape=(size, size), ori_shape=img_shape,
-            img_padding_size=[0, size - w, 0, size - h]))
-
-        def pad(x, value):
-            return F.pad(x, (0, size - w, 0, size - h), value=value)
-
-        sample.gt_sem_seg = PixelData(
-            data=pad(torch.randint(0, 40, (1, h, w)), 255))
-        sample.gt_parts = PixelData(
-            data=pad(torch.randint(0, 7, (1, h, w)), 255))
-        sample.gt_depth = PixelData(data=pad(torch.rand(1, h, w) * 5, 0.))
-        sample.gt_normal = PixelData(
-            data=pad(F.normalize(torch.randn(3, h, w), dim=0), 0.))
-        sample.gt_boundary = PixelData(
-            data=pad((torch.rand(1, h, w) > 0.9).float(), 255.))
-        sample.gt_saliency = PixelData(
-            data=pad((torch.rand(1, h, w) > 0.5).long(), 255))
-        sample.gt_clean_img = PixelData(data=pad(torch.rand(3, h, w), 0.))
-        samples.append(sample)
-    return samples
+    return multi_task_batch([img_shape] * n, size)[1]
 
 
 def _names(module, prefix):
@@ -324,3 +301,63 @@ def test_in_multi_task_encoder_decoder():
     with torch.no_grad():
         results = model.predict(inputs, _samples())
     assert len(results) == 2
+
+
+def test_merge_convs_and_multi_scale_fusion_modules():
+    plain = _head(merge_convs=False)
+    for name in ('j_merge_convs', 'p_merge_convs', 'j_fusion_convs',
+                 'p_fusion_conv'):
+        assert not hasattr(plain, name)
+    head = _head(multi_scale_fusion=True)
+    assert len(head.j_merge_convs) == len(head.p_merge_convs) == 4
+    assert all(len(convs) == len(NYUD) for convs in head.j_merge_convs)
+    # task streams: 3x3 conv + norm_cfg (BN) + ReLU
+    merge = head.j_merge_convs[0]['depth']
+    assert merge.conv.kernel_size == (3, 3)
+    assert isinstance(merge.bn, nn.BatchNorm2d)
+    # restoration stream: normalisation-free residual branches, exactly
+    # zero at init
+    x = torch.randn(2, CHANNELS, 8, 8)
+    for block in head.p_merge_convs:
+        assert torch.equal(block(x), torch.zeros_like(x))
+    x4 = torch.randn(2, 4 * CHANNELS, 8, 8)
+    assert torch.equal(head.p_fusion_conv(x4), torch.zeros_like(x))
+    for name in ('p_merge_convs', 'p_fusion_conv'):
+        assert not any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm)
+            for m in getattr(head, name).modules())
+    assert not hasattr(_head(multi_scale_fusion=True, restoration=False),
+                       'p_fusion_conv')
+    fusion = head.j_fusion_convs['semseg']
+    assert fusion.conv.in_channels == 4 * CHANNELS
+    assert fusion.conv.out_channels == CHANNELS
+
+
+def test_multi_scale_fusion_concatenates_fine_to_coarse():
+    head = _head(multi_scale_fusion=True).eval()
+    inputs = _neck_dict()
+    with torch.no_grad():
+        head.multi_scale_fusion = False
+        p_plain, finest = head.forward_decoder(inputs)
+        head.multi_scale_fusion = True
+        seen = {}
+
+        class Record(nn.Module):
+
+            def forward(self, x):
+                seen['x'] = x
+                return x[:, :CHANNELS]
+
+        head.j_fusion_convs['depth'] = Record()
+        p_fused, fused = head.forward_decoder(inputs)
+    x = seen['x']
+    assert x.shape == (2, 4 * CHANNELS, SIZE // 4, SIZE // 4)
+    # the 1/4 state first, then the upsampled coarser states
+    assert torch.equal(x[:, :CHANNELS], finest['depth'])
+    assert torch.equal(fused['depth'], finest['depth'])
+    assert not torch.equal(x[:, CHANNELS:2 * CHANNELS], x[:, :CHANNELS])
+    # P: the restoration fusion is a zero-initialised residual
+    assert torch.equal(p_fused, p_plain)
+    # the other tasks go through their fusion convs
+    assert fused['semseg'].shape == finest['semseg'].shape
+    assert not torch.equal(fused['semseg'], finest['semseg'])
