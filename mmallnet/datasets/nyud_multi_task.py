@@ -8,6 +8,8 @@ from mmseg.registry import DATASETS
 from mmallnet.structures import check_tasks
 from mmallnet.visualization.color_maps import generate_palette
 
+from .id_list import read_id_list
+
 NYUD_CLASSES = (
     'wall', 'floor', 'cabinet', 'bed', 'chair', 'sofa', 'table', 'door',
     'window', 'bookshelf', 'picture', 'counter', 'blinds', 'desk', 'shelves',
@@ -90,14 +92,7 @@ class NYUDMultiTaskDataset(BaseDataset):
         Returns:
             list[dict]: One data info per id.
         """
-        if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(
-                f'{type(self).__name__}: split file not found: '
-                f'{self.ann_file} (split={self.split!r}).')
-        with open(self.ann_file) as f:
-            ids = [line.strip() for line in f if line.strip()]
-        if not ids:
-            raise ValueError(f'Split file {self.ann_file} lists no ids.')
+        ids = read_id_list(self.ann_file, type(self).__name__, self.split)
         data_list = []
         for img_id in ids:
             img_path = osp.join(self.data_root, self.IMG_DIR,

@@ -7,6 +7,8 @@ from mmseg.registry import DATASETS
 
 from mmallnet.structures import check_tasks
 
+from .id_list import read_id_list
+
 PASCAL_CONTEXT_MT_CLASSES = (
     'background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus',
     'car', 'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse', 'motorbike',
@@ -133,14 +135,7 @@ class PascalContextMultiTaskDataset(BaseDataset):
         Returns:
             list[dict]: One data info per id.
         """
-        if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(
-                f'{type(self).__name__}: split file not found: '
-                f'{self.ann_file} (split={self.split!r}).')
-        with open(self.ann_file) as f:
-            ids = [line.strip() for line in f if line.strip()]
-        if not ids:
-            raise ValueError(f'Split file {self.ann_file} lists no ids.')
+        ids = read_id_list(self.ann_file, type(self).__name__, self.split)
         data_list = []
         for img_id in ids:
             img_path = osp.join(self.data_root, self.IMG_DIR,

@@ -108,12 +108,6 @@ def load_metrics(path: str) -> Dict[str, float]:
     return metrics
 
 
-def relative_change(value: float, base: float, metric: str) -> float:
-    """Change of ``value`` against ``base`` in %, positive = better."""
-    lower = DEFAULT_LOWER_IS_BETTER[metric]
-    return (base - value if lower else value - base) / base * 100
-
-
 def compare(results: List[Dict[str, float]], names: List[str],
             prefix: str = 'mt/',
             metrics: Sequence[str] = PRIMARY_METRICS,
@@ -148,7 +142,9 @@ def compare(results: List[Dict[str, float]], names: List[str],
         row = [f'{m} {arrow}', f'{base:.4g}']
         for r in results[1:]:
             value = r[prefix + m]
-            row += [f'{value:.4g}', f'{relative_change(value, base, m):+.2f}']
+            # Δ_MTL of one metric is its signed relative change
+            change = delta_mtl({m: value}, {m: base})
+            row += [f'{value:.4g}', f'{change:+.2f}']
         rows.append(row)
     delta_keys = [
         prefix + m for m in keys

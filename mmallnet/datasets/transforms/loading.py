@@ -96,6 +96,37 @@ _LOADERS = {
 }
 
 
+def store_annotation(results: Dict, task: str, target: np.ndarray,
+                     path: str) -> None:
+    """Check a loaded target against the image size and store it.
+
+    Puts ``target`` under the task's pipeline key
+    (:data:`mmallnet.structures.TASK_SPECS`) and registers that key in
+    ``results['seg_fields']`` so geometric transforms apply to it.
+
+    Args:
+        results (dict): Transform results; ``img_shape`` is checked when
+            present.
+        task (str): Task name.
+        target (np.ndarray): The loaded ``(H, W[, C])`` target.
+        path (str): Its annotation file, for the error message.
+
+    Raises:
+        ValueError: The target's size differs from the image's.
+    """
+    img_shape = results.get('img_shape')
+    if img_shape is not None and target.shape[:2] != tuple(img_shape[:2]):
+        raise ValueError(
+            f'Size mismatch: {task} annotation {path} is '
+            f'{target.shape[:2]} but image '
+            f"{results.get('img_path')} is {tuple(img_shape[:2])}.")
+    key = TASK_SPECS[task].pipeline_key
+    results[key] = target
+    seg_fields = results.setdefault('seg_fields', [])
+    if key not in seg_fields:
+        seg_fields.append(key)
+
+
 @TRANSFORMS.register_module()
 class LoadMultiTaskAnnotations(BaseTransform):
     """Load the dense targets of every task listed in ``results['ann_paths']``.
@@ -131,8 +162,6 @@ class LoadMultiTaskAnnotations(BaseTransform):
         reduce_zero_label = self.reduce_zero_label
         if reduce_zero_label is None:
             reduce_zero_label = results.get('reduce_zero_label', True)
-        img_shape = results.get('img_shape')
-        seg_fields = results.setdefault('seg_fields', [])
         for task in tasks:
             if task not in ann_paths:
                 raise KeyError(f'Task {task!r} has no annotation file for '
@@ -145,16 +174,7 @@ class LoadMultiTaskAnnotations(BaseTransform):
                                      and task == 'semseg')
             else:
                 target = _LOADERS[task](path)
-            if img_shape is not None and target.shape[:2] != tuple(
-                    img_shape[:2]):
-                raise ValueError(
-                    f'Size mismatch: {task} annotation {path} is '
-                    f'{target.shape[:2]} but image '
-                    f"{results.get('img_path')} is {tuple(img_shape[:2])}.")
-            key = TASK_SPECS[task].pipeline_key
-            results[key] = target
-            if key not in seg_fields:
-                seg_fields.append(key)
+            store_annotation(results, task, target, path)
         results['reduce_zero_label'] = reduce_zero_label
         return results
 

@@ -32,7 +32,7 @@ from PIL import Image
 
 from mmallnet.structures import TASK_SPECS, check_tasks
 
-from .loading import load_normals
+from .loading import load_normals, store_annotation
 
 #: PASCAL-Part category of persons (``anno.objects(i).class_ind``).
 PERSON_CLASS_IND = 15
@@ -443,7 +443,6 @@ class LoadPascalContextAnnotations(BaseTransform):
             ann_paths, "results['ann_paths']")
         img_shape = results.get('img_shape')
         shape = None if img_shape is None else tuple(img_shape[:2])
-        seg_fields = results.setdefault('seg_fields', [])
         label_maps: Dict[str, np.ndarray] = {}
 
         def context_labels(path: str) -> np.ndarray:
@@ -487,15 +486,7 @@ class LoadPascalContextAnnotations(BaseTransform):
                         f'{normals.shape[:2]}.')
                 target = mask_normals(normals, labels,
                                       self.normals_valid_classes)
-            if shape is not None and target.shape[:2] != shape:
-                raise ValueError(
-                    f'Size mismatch: {task} annotation {path} is '
-                    f'{target.shape[:2]} but image '
-                    f"{results.get('img_path')} is {shape}.")
-            key = TASK_SPECS[task].pipeline_key
-            results[key] = target
-            if key not in seg_fields:
-                seg_fields.append(key)
+            store_annotation(results, task, target, path)
         results['reduce_zero_label'] = False
         return results
 

@@ -33,6 +33,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
+from mmengine.model import constant_init
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from torch import Tensor
@@ -51,8 +52,7 @@ def _zero_init_residual(*layers: nn.Module) -> nn.Sequential:
     """``nn.Sequential(*layers)`` whose last conv starts at zero, for use
     as a residual branch that is the identity at init."""
     block = nn.Sequential(*layers)
-    nn.init.zeros_(block[-1].weight)
-    nn.init.zeros_(block[-1].bias)
+    constant_init(block[-1], 0)
     return block
 
 
