@@ -1,3 +1,3 @@
-from .metrics import MultiTaskMetric
+from .metrics import BoundarySEISMMetric, MultiTaskMetric
 
-__all__ = ['MultiTaskMetric']
+__all__ = ['BoundarySEISMMetric', 'MultiTaskMetric']
