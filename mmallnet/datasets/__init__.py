@@ -1,3 +1,9 @@
+from .degraded_benchmark import (
+    DegradedBenchmarkDataset,
+    benchmark_sets,
+    load_manifest,
+    make_degraded_benchmark,
+)
 from .nyud_multi_task import NYUD_CLASSES, NYUDMultiTaskDataset
 from .pascal_context_multi_task import (
     PASCAL_CONTEXT_MT_CLASSES,
@@ -8,6 +14,8 @@ from .synthscenes import SynthScenesDataset
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
+    'DegradedBenchmarkDataset', 'benchmark_sets', 'load_manifest',
+    'make_degraded_benchmark',
     'NYUD_CLASSES', 'NYUDMultiTaskDataset', 'PASCAL_CONTEXT_MT_CLASSES',
     'PASCAL_PARTS_CLASSES', 'PascalContextMultiTaskDataset',
     'SynthScenesDataset'

@@ -8,6 +8,7 @@ from mmseg.registry import DATASETS
 from mmallnet.structures import check_tasks
 from mmallnet.visualization.color_maps import generate_palette
 
+from .degraded_benchmark import attach_degraded_copy
 from .id_list import read_id_list
 
 NYUD_CLASSES = (
@@ -47,6 +48,14 @@ class NYUDMultiTaskDataset(BaseDataset):
         ann_file (str): Id list, relative to ``data_root``. Default ''.
         task_dirs (dict, optional): Override the folder of a task.
         reduce_zero_label (bool): Semseg 0 = unlabelled. Default True.
+        degraded_root (str, optional): A fixed degraded copy of this split
+            (``tools/misc/make_degraded_benchmark.py``). With
+            ``degradation``, each data info also gets ``degraded_img_path``
+            and the manifest's ``degradation_type`` (set name) and
+            ``degradation_params``, for :class:`LoadDegradedImage`; an id
+            missing from the copy raises. Default None.
+        degradation (str, optional): Set of the copy, e.g. ``'noise_25'``,
+            ``'fog'``. Default None.
         **kwargs: Passed to :class:`mmengine.dataset.BaseDataset`.
     """
 
@@ -78,11 +87,18 @@ class NYUDMultiTaskDataset(BaseDataset):
                  ann_file: str = '',
                  task_dirs: Optional[Dict[str, str]] = None,
                  reduce_zero_label: bool = True,
+                 degraded_root: Optional[str] = None,
+                 degradation: Optional[str] = None,
                  **kwargs) -> None:
         self.tasks = check_tasks(tasks, f'{type(self).__name__}.tasks')
         self.split = split
         self.task_dirs = {**self.TASK_DIRS, **(task_dirs or {})}
         self.reduce_zero_label = reduce_zero_label
+        if (degraded_root is None) != (degradation is None):
+            raise ValueError(f'{type(self).__name__}: give both '
+                             '`degraded_root` and `degradation` or neither.')
+        self.degraded_root = degraded_root
+        self.degradation = degradation
         ann_file = ann_file or osp.join('gt_sets', f'{split}.txt')
         super().__init__(data_root=data_root, ann_file=ann_file, **kwargs)
 
@@ -114,4 +130,7 @@ class NYUDMultiTaskDataset(BaseDataset):
                     ann_paths=ann_paths,
                     seg_fields=[],
                     reduce_zero_label=self.reduce_zero_label))
+        if self.degraded_root is not None:
+            attach_degraded_copy(data_list, self.degraded_root,
+                                 self.degradation, type(self).__name__)
         return data_list

@@ -1,12 +1,13 @@
 """PASCAL-Context multi-task dataset in the PASCAL_MT layout."""
 import os.path as osp
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from mmengine.dataset import BaseDataset
 from mmseg.registry import DATASETS
 
 from mmallnet.structures import check_tasks
 
+from .degraded_benchmark import attach_degraded_copy
 from .id_list import read_id_list
 
 PASCAL_CONTEXT_MT_CLASSES = (
@@ -71,6 +72,14 @@ class PascalContextMultiTaskDataset(BaseDataset):
         tasks (Sequence[str]): Tasks to load, among semseg, parts, saliency,
             normals, boundary. Default all five.
         ann_file (str): Id list, relative to ``data_root``. Default ''.
+        degraded_root (str, optional): A fixed degraded copy of this split
+            (``tools/misc/make_degraded_benchmark.py``). With
+            ``degradation``, each data info also gets ``degraded_img_path``
+            and the manifest's ``degradation_type`` (set name) and
+            ``degradation_params``, for :class:`LoadDegradedImage`; an id
+            missing from the copy raises. Default None.
+        degradation (str, optional): Set of the copy, e.g. ``'noise_25'``,
+            ``'fog'``. Default None.
         **kwargs: Passed to :class:`mmengine.dataset.BaseDataset`.
     """
 
@@ -98,7 +107,14 @@ class PascalContextMultiTaskDataset(BaseDataset):
                  tasks: Sequence[str] = ('semseg', 'parts', 'saliency',
                                          'normals', 'boundary'),
                  ann_file: str = '',
+                 degraded_root: Optional[str] = None,
+                 degradation: Optional[str] = None,
                  **kwargs) -> None:
+        if (degraded_root is None) != (degradation is None):
+            raise ValueError(f'{type(self).__name__}: give both '
+                             '`degraded_root` and `degradation` or neither.')
+        self.degraded_root = degraded_root
+        self.degradation = degradation
         where = f'{type(self).__name__}.tasks'
         self.tasks = check_tasks(tasks, where)
         for task in self.tasks:
@@ -169,6 +185,9 @@ class PascalContextMultiTaskDataset(BaseDataset):
                                   'Context LabelMap (normals mask)')
                 info['context_label_path'] = context_label_path
             data_list.append(info)
+        if self.degraded_root is not None:
+            attach_degraded_copy(data_list, self.degraded_root,
+                                 self.degradation, type(self).__name__)
         return data_list
 
 

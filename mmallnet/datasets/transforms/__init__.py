@@ -7,6 +7,7 @@ from .degradations import (
     RainStreaks,
     RandomDegradation,
 )
+from .degraded_copy import LoadDegradedImage
 from .formatting import PackMultiTaskInputs
 from .geometric import (
     MultiTaskPad,
@@ -22,6 +23,6 @@ __all__ = [
     'RainStreaks', 'RandomDegradation', 'PackMultiTaskInputs',
     'MultiTaskPad', 'MultiTaskRandomCrop', 'MultiTaskRandomFlip',
     'MultiTaskRandomResize',
-    'LoadMultiTaskAnnotations', 'IgnoreEmptyParts',
+    'LoadMultiTaskAnnotations', 'LoadDegradedImage', 'IgnoreEmptyParts',
     'LoadPascalContextAnnotations'
 ]
