@@ -184,7 +184,10 @@ def label_metrics(stats_list: Sequence[Stats]) -> Dict[str, float]:
         prediction and ground truth counts as 0: the multi-task papers'
         convention), ``mIoU_nanmean`` (such classes skipped: mmseg's
         convention), ``aAcc`` (pixel accuracy), all in %; and ``IoU``, the
-        per-class IoU in % (NaN for absent classes).
+        per-class IoU in % (NaN for absent classes). All are NaN when no
+        pixel is labelled (e.g. only images whose human-parts ground truth
+        is all ignore): such images contribute nothing, not even their
+        predictions as false positives.
     """
     inter = _sum_int(stats_list, 'intersect')
     union = _sum_int(stats_list, 'pred') + _sum_int(stats_list,
@@ -192,6 +195,9 @@ def label_metrics(stats_list: Sequence[Stats]) -> Dict[str, float]:
     label_total = _sum_int(stats_list, 'label').sum()
     with np.errstate(divide='ignore', invalid='ignore'):
         iou = inter / union
+    if label_total == 0:
+        return {'mIoU': math.nan, 'mIoU_nanmean': math.nan,
+                'aAcc': math.nan, 'IoU': np.full(inter.shape, math.nan)}
     iou_zero = np.where(union > 0, iou, 0.0)
     nanmean = float(np.nanmean(iou)) if np.any(union > 0) else math.nan
     aacc = inter.sum() / label_total if label_total > 0 else math.nan
@@ -459,6 +465,37 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
 
 
+def legacy_saliency_cuts(
+        thresholds: Sequence[float] = SALIENCY_THRESHOLDS) -> np.ndarray:
+    """Probability cuts that the legacy double sigmoid applies in effect.
+
+    With ``legacy_double_sigmoid`` a pixel of probability ``s`` in [0, 1]
+    is positive at threshold ``t`` when ``sigmoid(s) >= t``, i.e. when
+    ``s >= c`` with
+
+    - ``c = 0`` for ``t <= 0.5`` (every pixel is positive, as
+      ``sigmoid(0) = 0.5``);
+    - ``c = logit(t) = log(t / (1 − t))`` for ``0.5 < t <= sigmoid(1)``
+      (≈ 0.7311);
+    - ``c = inf`` for ``t > sigmoid(1)`` (no pixel is positive; its F is
+      0).
+
+    Of the default thresholds 0.05..0.95 only 0.55, 0.60, 0.65 and 0.70
+    give real cuts: 0.2007, 0.4055, 0.6190 and 0.8473.
+
+    Args:
+        thresholds (Sequence[float]): Thresholds ``t``.
+
+    Returns:
+        np.ndarray: float64 cut ``c`` per threshold.
+    """
+    t = np.asarray(thresholds, dtype=np.float64)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        logit = np.log(t / (1.0 - t))
+    return np.where(t <= 0.5, 0.0,
+                    np.where(t > float(sigmoid(1.0)), np.inf, logit))
+
+
 def saliency_stats(pred: ArrayLike,
                    gt: ArrayLike,
                    thresholds: Sequence[float] = SALIENCY_THRESHOLDS,
@@ -472,7 +509,7 @@ def saliency_stats(pred: ArrayLike,
     InvPT / TaskPrompter / MLoRE evaluation, which applies a second
     sigmoid to the probability: the score then lies in [0.5, 0.731], every
     threshold <= 0.5 marks all pixels positive and every threshold >= 0.75
-    marks none.
+    marks none (see :func:`legacy_saliency_cuts` for the cuts on ``s``).
 
     Args:
         pred (ArrayLike): Saliency probability in [0, 1], (1, H, W).
@@ -653,6 +690,6 @@ __all__: List[str] = [
     'to_label_map', 'label_stats', 'label_metrics', 'depth_stats',
     'depth_metrics', 'normal_angles', 'normal_stats', 'normal_metrics',
     'disk', 'boundary_stats', 'boundary_metrics', 'sigmoid',
-    'saliency_stats', 'saliency_metrics', 'psnr', 'ssim',
-    'restoration_metrics', 'delta_mtl'
+    'legacy_saliency_cuts', 'saliency_stats', 'saliency_metrics', 'psnr',
+    'ssim', 'restoration_metrics', 'delta_mtl'
 ]

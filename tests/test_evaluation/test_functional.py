@@ -61,6 +61,18 @@ def test_label_out_of_range_raises():
         F.label_stats(np.zeros((2, 2, 2)), np.zeros((2, 2, 2)), 3)
 
 
+def test_label_no_labelled_pixel_is_nan_not_zero():
+    # e.g. parts of images without persons: all-ignore GT; whatever is
+    # predicted there is neither a true nor a false positive
+    gt = np.full((1, 2, 3), 255)
+    s = F.label_stats(np.array([[[1, 2, 3], [4, 5, 6]]]), gt, 7)
+    for k in ('intersect', 'pred', 'label'):
+        np.testing.assert_array_equal(s[k], np.zeros(7))
+    m = F.label_metrics([s])
+    assert all(math.isnan(m[k]) for k in ('mIoU', 'mIoU_nanmean', 'aAcc'))
+    assert np.isnan(m['IoU']).all()
+
+
 def test_label_accepts_tensors_with_channel_dim():
     t = torch.tensor([[[0, 1], [1, 255]]])
     m = F.label_metrics([F.label_stats(t, t, 2)])
@@ -355,6 +367,52 @@ def test_saliency_legacy_double_sigmoid():
     assert legacy == F.saliency_metrics([effective])['maxF']
 
 
+def test_legacy_saliency_cuts_exact():
+    thr = F.SALIENCY_THRESHOLDS
+    cuts = F.legacy_saliency_cuts(thr)
+    # t = 0.05 .. 0.50: sigmoid(s) >= 0.5 = sigmoid(0) for every s >= 0
+    np.testing.assert_array_equal(cuts[:10], np.zeros(10))
+    # t = 0.75 .. 0.95 > sigmoid(1) = 0.7311: no probability reaches them
+    assert 1 / (1 + math.exp(-1)) < 0.75
+    np.testing.assert_array_equal(cuts[14:], np.full(5, np.inf))
+    # t = 0.55, 0.60, 0.65, 0.70: the four real cuts logit(t)
+    for t, cut, rounded in zip((0.55, 0.6, 0.65, 0.7), cuts[10:14],
+                               (0.2007, 0.4055, 0.6190, 0.8473)):
+        assert cut == pytest.approx(math.log(t / (1 - t)), rel=1e-15)
+        assert round(cut, 4) == rounded
+    assert np.unique(cuts[np.isfinite(cuts) & (cuts > 0)]).size == 4
+
+
+def test_saliency_legacy_hand_built_counts():
+    # probabilities just below / above each of the four cuts
+    pred = np.array([[[0.0, 0.19, 0.21, 0.40, 0.41, 0.61, 0.62, 0.84, 0.85,
+                       1.0]]])
+    gt = np.array([[[0, 0, 0, 0, 1, 0, 1, 1, 1, 1]]])
+    leg = F.saliency_stats(pred, gt, legacy_double_sigmoid=True)
+    #               t: 0.05..0.50  0.55 0.60 0.65 0.70  0.75..0.95
+    np.testing.assert_array_equal(leg['pp'], [10] * 10 + [8, 6, 4, 2] +
+                                  [0] * 5)
+    np.testing.assert_array_equal(leg['tp'], [5] * 10 + [5, 5, 4, 2] +
+                                  [0] * 5)
+    assert leg['ap'] == 5
+    # the same as the plain protocol at the effective cuts
+    eff = F.saliency_stats(pred, gt, F.legacy_saliency_cuts())
+    for k in leg:
+        np.testing.assert_array_equal(leg[k], eff[k])
+
+    def f(p, r, b=0.3):
+        return (1 + b) * p * r / (b * p + r)
+
+    # best legacy cut: t = 0.65 (s >= 0.6190): P = 1, R = 4/5
+    assert F.saliency_metrics([leg])['maxF'] == pytest.approx(
+        f(1, 4 / 5) * 100, rel=1e-12)
+    assert f(1, 4 / 5) == pytest.approx(1.04 / 1.1)
+    # plain protocol: best is t = 0.65 or 0.80 (s >= t: 3 of 5, P = 1)
+    plain = F.saliency_stats(pred, gt)
+    assert F.saliency_metrics([plain])['maxF'] == pytest.approx(
+        f(1, 3 / 5) * 100, rel=1e-12)
+
+
 def test_saliency_ignore_pixels_never_count():
     gt = np.array([[[1, 0, 255, 255]]])
     a = F.saliency_stats(np.array([[[0.8, 0.1, 0.0, 0.0]]]), gt)
@@ -388,6 +446,23 @@ def test_psnr_and_ssim():
         F.psnr(img, img[:, :8])
     with pytest.raises(ValueError, match='smaller than the 11x11 window'):
         F.ssim(img[:, :8, :8], img[:, :8, :8])
+
+
+def test_psnr_ssim_constant_offset_exact():
+    rng = np.random.default_rng(7)
+    clean = rng.uniform(0, 0.9, (3, 16, 16))
+    # mse = 0.1² -> PSNR = 10·log10(1 / 0.01) = 20 dB, whatever the image
+    assert F.psnr(clean + 0.1, clean) == pytest.approx(20.0, rel=1e-12)
+    assert F.psnr(torch.from_numpy(clean + 0.1).float(),
+                  torch.from_numpy(clean).float()) == pytest.approx(
+                      20.0, rel=1e-5)
+    # constant images a, b: all (co)variances are 0, so
+    # SSIM = (2ab + C1) / (a² + b² + C1) with C1 = 0.01²
+    c1 = 0.01**2
+    a, b = np.full((3, 16, 16), 0.5), np.full((3, 16, 16), 0.6)
+    assert F.ssim(b, a) == pytest.approx(
+        (2 * 0.5 * 0.6 + c1) / (0.25 + 0.36 + c1), rel=1e-12)
+    assert F.psnr(b, a) == pytest.approx(20.0, rel=1e-12)
 
 
 def test_restoration_metrics_mean_over_images():

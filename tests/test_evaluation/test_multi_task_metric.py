@@ -397,3 +397,190 @@ def test_registry_evaluator_prefix_and_table():
     assert header.index('all (n=3)') < header.index('clean (n=1)') < \
         header.index('noise (n=1)') < header.index('rain (n=1)')
     assert 'depth.rmse' in table and 'semseg.mIoU_nanmean' in table
+
+
+def test_parts_per_degradation_type_without_parts_is_nan():
+    gt = torch.tensor([[[0, 1, 2, 2]]])
+    pred = torch.tensor([[[0, 1, 2, 1]]])
+    metric = MultiTaskMetric(tasks=['parts'], restoration=False)
+    out = run(metric, [
+        make_sample('noise', gt_parts=gt, pred_parts=pred),
+        # no person: all ignore; its predictions are no false positives
+        make_sample('fog', gt_parts=torch.full((1, 1, 4), 255),
+                    pred_parts=torch.tensor([[[3, 4, 5, 6]]])),
+    ])
+    # 7 classes, absent ones count 0: (1 + 1/2 + 1/2) / 7, in both groups
+    assert out['parts.mIoU'] == pytest.approx(2 / 7 * 100)
+    assert out['noise/parts.mIoU'] == out['parts.mIoU']
+    assert out['noise/parts.aAcc'] == 75.0
+    assert math.isnan(out['fog/parts.mIoU'])
+    assert math.isnan(out['fog/parts.aAcc'])
+
+
+def test_legacy_double_sigmoid_hand_built():
+    # probabilities on both sides of the four effective cuts
+    # logit(0.55 / 0.60 / 0.65 / 0.70) = 0.2007 / 0.4055 / 0.6190 / 0.8473
+    pred = torch.tensor([[[0.0, 0.19, 0.21, 0.40, 0.41, 0.61, 0.62, 0.84,
+                           0.85, 1.0]]], dtype=torch.float64)
+    gt = torch.tensor([[[0, 0, 0, 0, 1, 0, 1, 1, 1, 1]]])
+    metric = MultiTaskMetric(tasks=['saliency'], restoration=False,
+                             per_degradation=False,
+                             legacy_double_sigmoid=True)
+    out = run(metric, [make_sample(gt_saliency=gt, pred_saliency=pred)])
+    # legacy: best at t = 0.65 (s >= 0.6190): P = 1, R = 4/5
+    assert out['saliency.maxF_legacy'] == pytest.approx(
+        1.3 * 0.8 / (0.3 + 0.8) * 100, rel=1e-12)
+    # plain: best at t = 0.65 / 0.80 (s >= t): P = 1, R = 3/5
+    assert out['saliency.maxF'] == pytest.approx(
+        1.3 * 0.6 / (0.3 + 0.6) * 100, rel=1e-12)
+
+
+def test_restoration_psnr_ssim_per_degradation_exact():
+    c1 = 0.01**2
+
+    def const(value):
+        return torch.full((3, 16, 16), value, dtype=torch.float64)
+
+    def ssim(a, b):  # constant images: no (co)variance
+        return (2 * a * b + c1) / (a * a + b * b + c1)
+
+    metric = MultiTaskMetric(tasks=[], ssim=True)
+    out = run(metric, [
+        make_sample('noise', gt_clean_img=const(0.5),
+                    pred_restored=const(0.6), degraded_img=const(0.7)),
+        make_sample('fog', gt_clean_img=const(0.2),
+                    pred_restored=const(0.2), degraded_img=const(0.25)),
+    ])
+    expected = {
+        'noise/restoration.psnr': 20.0,
+        'noise/restoration.ssim': ssim(0.5, 0.6),
+        'noise/restoration.input_psnr': 10 * math.log10(1 / 0.2**2),
+        'noise/restoration.input_ssim': ssim(0.5, 0.7),
+        'fog/restoration.psnr': 100.0,
+        'fog/restoration.ssim': 1.0,
+        'fog/restoration.input_psnr': 10 * math.log10(1 / 0.05**2),
+        'fog/restoration.input_ssim': ssim(0.2, 0.25),
+    }
+    for name in ('psnr', 'ssim', 'input_psnr', 'input_ssim'):
+        expected[f'restoration.{name}'] = (
+            expected[f'noise/restoration.{name}'] +
+            expected[f'fog/restoration.{name}']) / 2
+    assert sorted(out) == sorted(expected)
+    for key, value in expected.items():
+        assert out[key] == pytest.approx(value, rel=1e-12), key
+
+
+def delta_samples():
+    """Semseg + depth, one 'noise' and one 'fog' image (hand-computed).
+
+    noise: semseg perfect (mIoU 100), depth error 1 everywhere (rmse 1);
+    fog: semseg IoU 1/2 and 2/3 (mIoU 175/3), depth error 2 (rmse 2);
+    all: IoU 3/4 and 4/5 (mIoU 77.5), rmse sqrt((4·1 + 4·4) / 8).
+    """
+    gt_seg = torch.tensor([[[0, 0, 1, 1]]])
+    gt_depth = torch.full((1, 1, 4), 2.0)
+    return [
+        make_sample('noise', gt_sem_seg=gt_seg, pred_sem_seg=gt_seg.clone(),
+                    gt_depth=gt_depth, pred_depth=gt_depth + 1),
+        make_sample('fog', gt_sem_seg=gt_seg,
+                    pred_sem_seg=torch.tensor([[[0, 1, 1, 1]]]),
+                    gt_depth=gt_depth, pred_depth=gt_depth + 2),
+    ]
+
+
+def test_delta_mtl_overall_and_per_degradation():
+    refs = {'semseg.mIoU': 50.0, 'depth.rmse': 2.0,
+            'fog/depth.rmse': 4.0}
+    metric = MultiTaskMetric(tasks=['semseg', 'depth'], num_classes=2,
+                             restoration=False, single_task_refs=refs)
+    out = run(metric, delta_samples())
+    assert out['semseg.mIoU'] == 77.5
+    assert out['depth.rmse'] == math.sqrt(2.5)
+    # all: (+(77.5 − 50)/50 − (sqrt(2.5) − 2)/2) / 2
+    assert out['delta_mtl'] == pytest.approx(
+        (0.55 - (math.sqrt(2.5) - 2) / 2) / 2 * 100, rel=1e-12)
+    # noise: (+(100 − 50)/50 − (1 − 2)/2) / 2 = 75 %
+    assert out['noise/delta_mtl'] == 75.0
+    # fog (own depth reference 4): (+(175/3 − 50)/50 − (2 − 4)/4) / 2
+    assert out['fog/delta_mtl'] == pytest.approx(
+        (1 / 6 + 1 / 2) / 2 * 100, rel=1e-12)
+    # config-friendly underscore keys and prefixed keys (as in the metrics
+    # JSON of a single-task run) give the same numbers
+    for refs2 in (dict(semseg_mIoU=50.0, depth_rmse=2.0,
+                       **{'fog/depth_rmse': 4.0}),
+                  {'mt/semseg.mIoU': 50, 'mt/depth.rmse': 2.0,
+                   'mt/fog/depth.rmse': 4.0}):
+        metric = MultiTaskMetric(tasks=['semseg', 'depth'], num_classes=2,
+                                 restoration=False, single_task_refs=refs2)
+        same(out, run(metric, delta_samples()))
+    # without single_task_refs there is no delta_mtl
+    out = run(MultiTaskMetric(tasks=['semseg', 'depth'], num_classes=2,
+                              restoration=False), delta_samples())
+    assert not any('delta_mtl' in k for k in out)
+
+
+def test_delta_mtl_in_table_and_evaluator_keys():
+    metric = METRICS.build(
+        dict(type='MultiTaskMetric', tasks=['semseg', 'depth'],
+             num_classes=2, restoration=False,
+             single_task_refs=dict(semseg_mIoU=50.0, depth_rmse=2.0)))
+    evaluator = Evaluator(metrics=[metric])
+    evaluator.process(delta_samples())
+    path = 'mmallnet.evaluation.metrics.multi_task_metric.print_log'
+    with mock.patch(path) as log:
+        out = evaluator.evaluate(2)
+    assert out['mt/noise/delta_mtl'] == 75.0
+    assert 'mt/delta_mtl' in out and 'mt/fog/delta_mtl' in out
+    assert 'delta_mtl' in log.call_args[0][0]
+
+
+def test_single_task_refs_errors():
+    def build(refs, **kwargs):
+        cfg = dict(tasks=['semseg', 'depth'], num_classes=2,
+                   restoration=False)
+        cfg.update(kwargs)
+        return MultiTaskMetric(single_task_refs=refs, **cfg)
+
+    with pytest.raises(KeyError, match=r"single_task_refs: unknown metric "
+                       r"'semseg.miou'.*'semseg.mIoU'"):
+        build({'semseg.miou': 40.0})
+    with pytest.raises(KeyError, match="unknown metric 'normals.mean'"):
+        build({'normals.mean': 20.0})  # task not evaluated
+    with pytest.raises(KeyError, match="unknown metric 'restoration.psnr'"):
+        build({'restoration.psnr': 20.0})  # restoration=False
+    with pytest.raises(KeyError, match="unknown metric 'restoration.ssim'"):
+        build({'restoration.ssim': 0.8}, tasks=[], restoration=True)
+    with pytest.raises(KeyError, match="unknown metric 'boundary.odsF'"):
+        build({'boundary.odsF': 70.0}, tasks=['boundary'])
+    with pytest.raises(KeyError, match="more than one '/'"):
+        build({'semseg.mIoU': 40.0, 'a/b/depth.rmse': 1.0})
+    with pytest.raises(ValueError, match=r"one primary metric per task.*"
+                       r"'semseg.mIoU' and 'semseg.aAcc'"):
+        build({'semseg.mIoU': 40.0, 'semseg.aAcc': 80.0})
+    with pytest.raises(ValueError, match="'depth.rmse' is given twice"):
+        build({'depth.rmse': 1.0, 'depth_rmse': 1.0})
+    with pytest.raises(ValueError, match='non-zero'):
+        build({'depth.rmse': 0.0})
+    with pytest.raises(ValueError, match='finite'):
+        build({'depth.rmse': math.nan})
+    with pytest.raises(TypeError, match='must be a number'):
+        build({'depth.rmse': '0.5'})
+    with pytest.raises(TypeError, match='must be a dict'):
+        build([('depth.rmse', 0.5)])
+    with pytest.raises(ValueError, match='empty'):
+        build({})
+    with pytest.raises(ValueError, match='only per-type keys'):
+        build({'fog/depth.rmse': 1.0})
+    with pytest.raises(ValueError, match=r"'fog' has references for "
+                       r"\['semseg.mIoU'\] but there is no overall"):
+        build({'depth.rmse': 1.0, 'fog/semseg.mIoU': 40.0})
+    with pytest.raises(ValueError, match='need per_degradation=True'):
+        build({'depth.rmse': 1.0, 'fog/depth.rmse': 2.0},
+              per_degradation=False)
+    # a reference for a type no image has is reported, not fatal
+    metric = build({'depth.rmse': 2.0, 'rain/depth.rmse': 3.0})
+    path = 'mmallnet.evaluation.metrics.multi_task_metric.print_log'
+    with mock.patch(path) as log:
+        out = run(metric, delta_samples())
+    assert any("['rain']" in c[0][0] for c in log.call_args_list)
+    assert out['noise/delta_mtl'] == 50.0

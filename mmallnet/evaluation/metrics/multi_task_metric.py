@@ -1,4 +1,6 @@
 """One metric for every dense task, restoration and degradation type."""
+import logging
+import math
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -19,8 +21,10 @@ from mmallnet.structures import (
     check_tasks,
 )
 
-#: Column order of known degradation types in the results table.
-DEGRADATION_ORDER = ('clean', 'noise', 'rain', 'fog', 'blur')
+#: Column order of known degradation types in the results table (the
+#: on-the-fly types, then the sets of the fixed degraded benchmarks).
+DEGRADATION_ORDER = ('clean', 'noise', 'noise_15', 'noise_25', 'noise_50',
+                     'rain', 'fog', 'blur')
 
 #: Table formats: metric name -> number of decimals.
 _DECIMALS = {
@@ -66,7 +70,13 @@ class MultiTaskMetric(BaseMetric):
       ``restoration.input_psnr`` (``degraded_img`` vs ``gt_clean_img``),
       plus ``restoration.ssim`` / ``restoration.input_ssim`` when
       ``ssim=True``; averaged over images (restoration convention), a
-      perfect image counts as :data:`~.functional.PSNR_MAX` = 100 dB.
+      perfect image counts as :data:`~.functional.PSNR_MAX` = 100 dB;
+    - ``delta_mtl`` when ``single_task_refs`` is set: Δ_MTL in % against
+      the single-task references (:func:`~.functional.delta_mtl`,
+      ``(1/T) Σ_t (−1)^{l_t} (M_t − M_STL,t) / M_STL,t × 100`` with
+      ``l_t = 1`` where lower is better), overall and per degradation
+      type; NaN for a group where a referenced metric is NaN (e.g.
+      ``parts.mIoU`` of a type without any image with parts).
 
     Percentages (0-100): mIoU, aAcc, delta1, normals ``% < t``, maxF,
     odsF_proxy. With ``per_degradation=True`` every key is repeated per
@@ -95,6 +105,17 @@ class MultiTaskMetric(BaseMetric):
         legacy_double_sigmoid (bool): Also report
             ``saliency.maxF_legacy``, computed on sigmoid(probability) as
             InvPT / TaskPrompter / MLoRE do. Default False.
+        single_task_refs (dict, optional): Single-task reference values
+            for Δ_MTL, keyed by the metric names this metric reports,
+            without the prefix, e.g. ``{'semseg.mIoU': 45.0,
+            'depth.rmse': 0.55}``; ``dict(semseg_mIoU=45.0,
+            depth_rmse=0.55)`` (task and metric joined by ``_``) is
+            accepted too. One metric per task (restoration counts as a
+            task, though the multi-task literature leaves it out). A key
+            ``'<type>/<metric>'`` (e.g. ``'noise/depth.rmse'``) sets the
+            reference of that degradation type only; types without one use
+            the overall reference, and every per-type key needs an overall
+            key of the same metric. Default None (no ``delta_mtl``).
         normal_hist_bins (int): Angle histogram bins over [0°, 180°].
             Default 18000 (0.01°).
         output_dir (str, optional): Also write every prediction there
@@ -121,6 +142,7 @@ class MultiTaskMetric(BaseMetric):
                  saliency_thresholds: Optional[Sequence[float]] = None,
                  saliency_beta2: float = 0.3,
                  legacy_double_sigmoid: bool = False,
+                 single_task_refs: Optional[Dict[str, float]] = None,
                  normal_hist_bins: int = 18000,
                  output_dir: Optional[str] = None,
                  format_only: bool = False,
@@ -157,6 +179,8 @@ class MultiTaskMetric(BaseMetric):
                              '`output_dir`.')
         self.output_dir = output_dir
         self.format_only = format_only
+        self.single_task_refs, self.single_task_type_refs = \
+            self._parse_refs(single_task_refs)
 
     @staticmethod
     def _thresholds(values: Optional[Sequence[float]], default: np.ndarray,
@@ -167,6 +191,128 @@ class MultiTaskMetric(BaseMetric):
         if values.size == 0:
             raise ValueError(f'MultiTaskMetric.{name} is empty.')
         return values
+
+    def reported_metric_names(self) -> List[str]:
+        """Names of the metrics of a group that have a known direction.
+
+        Returns:
+            list[str]: e.g. ``['semseg.mIoU', ..., 'restoration.psnr']``:
+            the keys :meth:`compute_metrics` reports (without degradation
+            type) that can take a single-task reference.
+        """
+        groups = set(self.tasks) | ({'restoration'}
+                                    if self.restoration else set())
+        names = []
+        for name in F.DEFAULT_LOWER_IS_BETTER:
+            if name.split('.', 1)[0] not in groups:
+                continue
+            if name == 'boundary.odsF':
+                continue  # SEISM odsF: not computed by this metric
+            if name == 'saliency.maxF_legacy' and \
+                    not self.legacy_double_sigmoid:
+                continue
+            if name == 'restoration.ssim' and not self.ssim:
+                continue
+            names.append(name)
+        return names
+
+    def _parse_refs(
+        self, refs: Optional[Dict[str, float]]
+    ) -> Tuple[Dict[str, float], Dict[str, Dict[str, float]]]:
+        """Validate ``single_task_refs``.
+
+        Args:
+            refs (dict, optional): ``single_task_refs`` as configured.
+
+        Returns:
+            tuple: The overall references (metric name -> value) and the
+            per-type overrides (type -> metric name -> value).
+
+        Raises:
+            TypeError: ``single_task_refs`` is not a dict or a value is
+                not a number.
+            KeyError: A key is not a metric this metric reports.
+            ValueError: Empty dict, a zero or non-finite value, two
+                metrics of one task, a per-type key without an overall
+                key, or per-type keys with ``per_degradation=False``.
+        """
+        where = 'MultiTaskMetric.single_task_refs'
+        if refs is None:
+            return {}, {}
+        if not isinstance(refs, dict):
+            raise TypeError(f'{where} must be a dict of metric name -> '
+                            f'reference value, got {type(refs).__name__}.')
+        if not refs:
+            raise ValueError(f'{where} is empty; leave it None to skip '
+                             'Δ_MTL.')
+        known = self.reported_metric_names()
+        prefix = f'{self.prefix}/' if self.prefix else None
+        overall: Dict[str, float] = OrderedDict()
+        per_type: Dict[str, Dict[str, float]] = OrderedDict()
+        for key, value in refs.items():
+            if not isinstance(key, str):
+                raise KeyError(f'{where}: key {key!r} is not a string.')
+            rest = key[len(prefix):] if prefix and key.startswith(
+                prefix) else key
+            group, _, name = rest.rpartition('/')
+            if name not in known and name.replace('_', '.', 1) in known:
+                name = name.replace('_', '.', 1)
+            if name not in known:
+                raise KeyError(
+                    f'{where}: unknown metric {key!r}; expected one of '
+                    f'{known} (optionally as <degradation type>/<metric>) '
+                    f'for tasks={self.tasks}, restoration='
+                    f'{self.restoration}.')
+            if isinstance(value, bool) or not isinstance(
+                    value, (int, float, np.integer, np.floating)):
+                raise TypeError(f'{where}[{key!r}] must be a number, got '
+                                f'{value!r}.')
+            if not math.isfinite(value) or value == 0:
+                raise ValueError(f'{where}[{key!r}] must be finite and '
+                                 f'non-zero (Δ_MTL divides by it), got '
+                                 f'{value!r}.')
+            if group in ('', 'all'):
+                target = overall
+            elif '/' in group:
+                raise KeyError(f'{where}: key {key!r} has more than one '
+                               "'/'; expected <metric> or <degradation "
+                               'type>/<metric>.')
+            else:
+                target = per_type.setdefault(group, OrderedDict())
+            if name in target:
+                raise ValueError(f'{where}: {name!r} is given twice for '
+                                 f'{group or "all"!r} (key {key!r}).')
+            target[name] = float(value)
+        if not overall:
+            raise ValueError(f'{where} has only per-type keys; give the '
+                             'overall reference of every metric (e.g. '
+                             "'semseg.mIoU') too.")
+        tasks: Dict[str, str] = {}
+        for name in overall:
+            task = name.split('.', 1)[0]
+            if task in tasks:
+                raise ValueError(
+                    f'{where}: one primary metric per task, but task '
+                    f'{task!r} has {tasks[task]!r} and {name!r}.')
+            tasks[task] = name
+        for group, names in per_type.items():
+            if not self.per_degradation:
+                raise ValueError(
+                    f'{where}: per-type key(s) for {group!r} need '
+                    'per_degradation=True.')
+            extra = [n for n in names if n not in overall]
+            if extra:
+                raise ValueError(
+                    f'{where}: {group!r} has references for {extra} but '
+                    f'there is no overall reference for them; Δ_MTL uses '
+                    f'the overall metrics {list(overall)}.')
+        return dict(overall), {g: dict(n) for g, n in per_type.items()}
+
+    def _refs_for(self, group: str) -> Dict[str, float]:
+        """Single-task references for a group ('all' or a type)."""
+        refs = dict(self.single_task_refs)
+        refs.update(self.single_task_type_refs.get(group, {}))
+        return refs
 
     # ------------------------------------------------------------------
     # process
@@ -350,8 +496,19 @@ class MultiTaskMetric(BaseMetric):
 
         table_rows: Dict[str, Dict[str, float]] = OrderedDict()
         metrics: Dict[str, float] = OrderedDict()
+        if self.single_task_refs:
+            missing = sorted(set(self.single_task_type_refs) - set(groups))
+            if missing:
+                print_log(
+                    'MultiTaskMetric: single_task_refs has references for '
+                    f'degradation types {missing}, which no evaluated '
+                    f'image has (types: {list(groups)[1:]}).',
+                    logger='current', level=logging.WARNING)
         for group, group_results in groups.items():
             values = self._group_metrics(group_results)
+            if self.single_task_refs:
+                values['delta_mtl'] = F.delta_mtl(values,
+                                                  self._refs_for(group))
             table_rows[group] = values
             for key, value in values.items():
                 metrics[key if group == 'all' else f'{group}/{key}'] = value
