@@ -98,3 +98,23 @@ def test_config_builds_and_runs(path):
         check_encoder_decoder(cfg)
     else:
         check_multi_task(cfg)
+
+
+@pytest.mark.parametrize('name, max_dist', [
+    ('allnet/allnet_internimage-t_1xb4-40k_nyud-448x576.py', 0.011),
+    ('allnet/allnet_internimage-t_1xb4-40k_pascal-context-512x512.py',
+     0.0075),
+    ('mtl_baseline/mtl-baseline_r18_1xb4-40k_nyud-448x576.py', 0.011),
+])
+def test_paper_configs_test_with_seism_boundary_protocol(name, max_dist):
+    from mmseg.registry import METRICS
+
+    import mmallnet  # noqa: F401  (registers the metrics)
+    cfg = Config.fromfile(osp.join(REPO, 'configs', name))
+    metrics = [METRICS.build(m) for m in cfg.test_evaluator]
+    assert [type(m).__name__ for m in metrics] == [
+        'MultiTaskMetric', 'BoundarySEISMMetric'
+    ]
+    assert metrics[1].max_dist == max_dist
+    # validation during training keeps the cheap metric only
+    assert cfg.val_evaluator.type == 'MultiTaskMetric'

@@ -380,8 +380,9 @@ def test_base_config_pipelines_run(pascal_root):
     assert cfg.crop_size == (512, 512)
     assert cfg.data_root == 'data/PASCALContext'
     assert cfg.train_dataloader.dataset.tasks == TASKS
-    assert cfg.test_evaluator.tasks == TASKS
-    assert cfg.test_evaluator.num_classes == 21
+    assert cfg.test_evaluator[0].tasks == TASKS
+    assert cfg.test_evaluator[0].num_classes == 21
+    assert cfg.test_evaluator[1].type == 'BoundarySEISMMetric'
 
     np.random.seed(0)
     train = _config_dataset(cfg, 'train_dataloader', root)

@@ -35,9 +35,12 @@ test_dataloader = dict(
         sets=None,  # every set of the copy, in the manifest's order
         include_clean=True,
         pipeline=benchmark_pipeline))
-test_evaluator = dict(
-    type='MultiTaskMetric',
-    tasks=['semseg', 'depth', 'normals', 'boundary'],
-    num_classes=40,
-    per_degradation=True)
+test_evaluator = [
+    dict(
+        type='MultiTaskMetric',
+        tasks=['semseg', 'depth', 'normals', 'boundary'],
+        num_classes=40,
+        per_degradation=True),
+    dict(type='BoundarySEISMMetric', max_dist=0.011),
+]
 custom_hooks = [dict(type='DegradedBenchmarkAverageHook')]

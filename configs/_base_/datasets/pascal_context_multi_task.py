@@ -59,4 +59,12 @@ val_evaluator = dict(
     num_classes=21,
     num_parts_classes=7,
     per_degradation=True)
-test_evaluator = val_evaluator
+# Testing adds the SEISM boundary protocol (odsF / oisF / AP, maxDist
+# 0.0075 of the diagonal). To score the 2,498-image subset the published
+# tables use, add id_list_file='<SEISM>/gt_sets/PASCALContext/test_new.txt'
+# (and report_full=True for all 5,105); gt_dir='<root>/pascal-context/
+# trainval' scores against SEISM's own ground truth (seg2bmap of LabelMap).
+test_evaluator = [
+    val_evaluator,
+    dict(type='BoundarySEISMMetric', max_dist=0.0075),
+]

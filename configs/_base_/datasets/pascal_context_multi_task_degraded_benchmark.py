@@ -31,10 +31,13 @@ test_dataloader = dict(
         sets=None,  # every set of the copy, in the manifest's order
         include_clean=True,
         pipeline=benchmark_pipeline))
-test_evaluator = dict(
-    type='MultiTaskMetric',
-    tasks=['semseg', 'parts', 'saliency', 'normals', 'boundary'],
-    num_classes=21,
-    num_parts_classes=7,
-    per_degradation=True)
+test_evaluator = [
+    dict(
+        type='MultiTaskMetric',
+        tasks=['semseg', 'parts', 'saliency', 'normals', 'boundary'],
+        num_classes=21,
+        num_parts_classes=7,
+        per_degradation=True),
+    dict(type='BoundarySEISMMetric', max_dist=0.0075),
+]
 custom_hooks = [dict(type='DegradedBenchmarkAverageHook')]

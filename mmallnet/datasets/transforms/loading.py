@@ -96,6 +96,28 @@ _LOADERS = {
 }
 
 
+def annotation_path(results: Dict, task: str) -> str:
+    """The annotation file of ``task`` from ``results['ann_paths']``.
+
+    Args:
+        results (dict): Transform results with ``ann_paths`` (task -> path).
+        task (str): Task name.
+
+    Returns:
+        str: The path.
+
+    Raises:
+        KeyError: The task has no annotation file; names the image and the
+            tasks that have one.
+    """
+    ann_paths = results['ann_paths']
+    if task not in ann_paths:
+        raise KeyError(f'Task {task!r} has no annotation file for '
+                       f"{results.get('img_path')}; ann_paths has "
+                       f'{sorted(ann_paths)}.')
+    return ann_paths[task]
+
+
 def store_annotation(results: Dict, task: str, target: np.ndarray,
                      path: str) -> None:
     """Check a loaded target against the image size and store it.
@@ -163,11 +185,7 @@ class LoadMultiTaskAnnotations(BaseTransform):
         if reduce_zero_label is None:
             reduce_zero_label = results.get('reduce_zero_label', True)
         for task in tasks:
-            if task not in ann_paths:
-                raise KeyError(f'Task {task!r} has no annotation file for '
-                               f"{results.get('img_path')}; ann_paths has "
-                               f'{sorted(ann_paths)}.')
-            path = ann_paths[task]
+            path = annotation_path(results, task)
             if task in ('semseg', 'parts'):
                 # part labels have no "unlabelled = 0" shift
                 target = load_semseg(path, reduce_zero_label

@@ -32,7 +32,7 @@ from PIL import Image
 
 from mmallnet.structures import TASK_SPECS, check_tasks
 
-from .loading import load_normals, store_annotation
+from .loading import annotation_path, load_normals, store_annotation
 
 #: PASCAL-Part category of persons (``anno.objects(i).class_ind``).
 PERSON_CLASS_IND = 15
@@ -451,11 +451,7 @@ class LoadPascalContextAnnotations(BaseTransform):
             return label_maps[path]
 
         for task in tasks:
-            if task not in ann_paths:
-                raise KeyError(f'Task {task!r} has no annotation file for '
-                               f"{results.get('img_path')}; ann_paths has "
-                               f'{sorted(ann_paths)}.')
-            path = ann_paths[task]
+            path = annotation_path(results, task)
             if task == 'semseg':
                 target = load_label_png(path)
                 bad = (target >= self.num_classes) & (target != 255)

@@ -121,7 +121,9 @@ class BoundarySEISMMetric(BaseMetric):
         per_degradation (bool): Break the metrics down by
             ``degradation_type`` (required in every sample then).
             Default True.
-        quantize (str, optional): ``'round'`` (default) or ``'floor'``:
+        quantize (str, optional): ``'floor'`` (default: ``floor(255 p)``,
+            as InvPT-family code and ``tools/test.py --out`` write the
+            PNGs) or ``'round'``:
             score the uint8 PNG values ``q / 255`` that SEISM would read
             (and write them so); None scores the float map.
         strict (bool): Edge pixels are ``E > t`` (default) or ``E >= t``
@@ -158,7 +160,7 @@ class BoundarySEISMMetric(BaseMetric):
                  id_list_file: Optional[str] = None,
                  report_full: bool = False,
                  per_degradation: bool = True,
-                 quantize: Optional[str] = 'round',
+                 quantize: Optional[str] = 'floor',
                  strict: bool = True,
                  nms: bool = True,
                  matching: str = 'max_cardinality',

@@ -189,8 +189,25 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
         Returns:
             dict[str, Tensor]: The head's raw output dict.
         """
+        return self._features_and_outputs(inputs, data_samples)[1]
+
+    def _features_and_outputs(
+            self,
+            inputs: Tensor,
+            data_samples: OptSampleList = None
+    ) -> Tuple[Union[List[Tensor], dict], Dict[str, Tensor]]:
+        """Backbone and neck features (for the routing) and head outputs.
+
+        Args:
+            inputs (Tensor): Input images (N, 3, H, W).
+            data_samples (list[:obj:`MultiTaskDataSample`], optional): The
+                data samples (source of ``degraded_img``).
+
+        Returns:
+            tuple: The neck's output and the head's raw output dict.
+        """
         x = self.extract_feat(inputs)
-        return self.decode_head(x, self.get_degraded(inputs, data_samples))
+        return x, self.decode_head(x, self.get_degraded(inputs, data_samples))
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Calculate losses from a batch of inputs and data samples.
@@ -203,8 +220,7 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
         Returns:
             dict[str, Tensor]: Head losses prefixed with ``decode.``.
         """
-        x = self.extract_feat(inputs)
-        outputs = self.decode_head(x, self.get_degraded(inputs, data_samples))
+        x, outputs = self._features_and_outputs(inputs, data_samples)
         losses = add_prefix(
             self.decode_head.loss_by_feat(outputs, data_samples), 'decode')
         aux, routing, _ = self.routing_of(x)
@@ -241,8 +257,7 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
                     img_padding_size=[0, 0, 0, 0]))
                 for _ in range(inputs.shape[0])
             ]
-        x = self.extract_feat(inputs)
-        outputs = self.decode_head(x, self.get_degraded(inputs, data_samples))
+        x, outputs = self._features_and_outputs(inputs, data_samples)
         _, routing, gates = self.routing_of(x)
         if routing is not None:
             for i, sample in enumerate(data_samples):
