@@ -63,6 +63,30 @@ def test_forward_without_restoration():
         _head(['depth'])(_feats())
 
 
+def test_restoration_unshuffle_keeps_every_pixel():
+    head = _head(['depth'], restoration_unshuffle=2)
+    assert head.restoration_shallow[0].conv.in_channels == 12
+    assert head.restoration_pred.out_channels == 12
+    degraded = torch.rand(2, 3, 32, 32)
+    # zero-initialised prediction: restored == degraded
+    assert torch.equal(head(_feats(), degraded)['restoration'], degraded)
+    # A bias-only residual: channel c * 4 + i * 2 + j of the half-resolution
+    # prediction lands on pixel (i, j) of every 2x2 block of colour c.
+    bias = torch.arange(12, dtype=torch.float)
+    head.restoration_pred.bias.data.copy_(bias)
+    residual = head(_feats(), degraded)['restoration'] - degraded
+    for c in range(3):
+        for i in range(2):
+            for j in range(2):
+                block = residual[:, c, i::2, j::2]
+                assert torch.allclose(
+                    block, torch.full_like(block, c * 4 + i * 2 + j))
+    with pytest.raises(ValueError, match='divisible'):
+        head(_feats(), torch.rand(2, 3, 32, 31))
+    with pytest.raises(ValueError, match='restoration_unshuffle'):
+        _head(['depth'], restoration_unshuffle=0)
+
+
 def test_in_index_selects_scales():
     head = MultiTaskHead(in_channels=[16, 32], in_index=[1, 3], channels=8,
                          tasks=['depth'], restoration=False)

@@ -77,6 +77,12 @@ class MultiTaskHead(BaseModule):
     normalisation layers. The forward pass returns the *unclamped* restored
     image, which the loss uses (clamping would cut the gradient of
     out-of-range pixels); :meth:`predict_by_feat` clamps it to [0, 1].
+    With ``restoration_unshuffle=r > 1`` the branch works at ``1/r``
+    resolution without losing pixels: the input is space-to-depth
+    rearranged (``PixelUnshuffle(r)``, ``3 r^2`` channels), the convs run
+    at ``H/r x W/r`` and the residual is predicted as ``3 r^2`` channels
+    and rearranged back (``PixelShuffle(r)``), so every full-resolution
+    pixel keeps its own output; the convs cost about ``1/r^2``.
 
     Losses: ``loss_{task} = task_loss_weights[task] * sum(loss(pred, gt))``
     over the task's ``loss_decode`` entries (each with its own
@@ -103,6 +109,9 @@ class MultiTaskHead(BaseModule):
             Defaults to True.
         restoration_channels (int): Width of the restoration branch.
             Defaults to 32.
+        restoration_unshuffle (int): Space-to-depth factor ``r`` of the
+            restoration branch (see above); the input size must be
+            divisible by it. Defaults to 1 (full resolution).
         restoration_loss (dict, optional): Restoration loss config. Defaults
             to :data:`DEFAULT_RESTORATION_LOSS`.
         conv_cfg (dict, optional): Conv config. Defaults to None.
@@ -126,6 +135,7 @@ class MultiTaskHead(BaseModule):
                                                        List[dict]]]] = None,
                  restoration: bool = True,
                  restoration_channels: int = 32,
+                 restoration_unshuffle: int = 1,
                  restoration_loss: OptConfigType = None,
                  conv_cfg: OptConfigType = None,
                  norm_cfg: OptConfigType = dict(type='BN'),
@@ -196,17 +206,22 @@ class MultiTaskHead(BaseModule):
             nn.init.zeros_(head[-1].bias)
 
         if restoration:
+            if int(restoration_unshuffle) < 1:
+                raise ValueError(
+                    'MultiTaskHead: `restoration_unshuffle` must be a '
+                    f'positive integer, got {restoration_unshuffle!r}.')
+            r = self.restoration_unshuffle = int(restoration_unshuffle)
             rc = restoration_channels
             rest_kwargs = dict(conv_cfg=conv_cfg, norm_cfg=None,
                                act_cfg=act_cfg)
             self.restoration_reduce = ConvModule(channels, rc, 1,
                                                  **rest_kwargs)
             self.restoration_shallow = nn.Sequential(
-                ConvModule(3, rc, 3, padding=1, **rest_kwargs),
+                ConvModule(3 * r * r, rc, 3, padding=1, **rest_kwargs),
                 ConvModule(rc, rc, 3, padding=1, **rest_kwargs))
             self.restoration_fuse = ConvModule(rc, rc, 3, padding=1,
                                                **rest_kwargs)
-            self.restoration_pred = nn.Conv2d(rc, 3, 3, padding=1)
+            self.restoration_pred = nn.Conv2d(rc, 3 * r * r, 3, padding=1)
             nn.init.zeros_(self.restoration_pred.weight)
             nn.init.zeros_(self.restoration_pred.bias)
             self.loss_restoration = MODELS.build(
@@ -289,11 +304,21 @@ class MultiTaskHead(BaseModule):
                 f'MultiTaskHead: `degraded` must be (N, 3, H, W), got '
                 f'{tuple(degraded.shape)}.')
         degraded = degraded.to(shared.dtype)
+        r = self.restoration_unshuffle
+        if degraded.shape[2] % r or degraded.shape[3] % r:
+            raise ValueError(
+                f'MultiTaskHead: input size {tuple(degraded.shape[2:])} is '
+                f'not divisible by `restoration_unshuffle`={r}; pad the '
+                'input (data_preprocessor size_divisor) accordingly.')
+        low_res = F.pixel_unshuffle(degraded, r) if r > 1 else degraded
         feat = resize(self.restoration_reduce(shared),
-                      size=degraded.shape[2:], mode='bilinear',
+                      size=low_res.shape[2:], mode='bilinear',
                       align_corners=self.align_corners)
-        feat = self.restoration_fuse(feat + self.restoration_shallow(degraded))
-        return degraded + self.restoration_pred(feat)
+        feat = self.restoration_fuse(feat + self.restoration_shallow(low_res))
+        residual = self.restoration_pred(feat)
+        if r > 1:
+            residual = F.pixel_shuffle(residual, r)
+        return degraded + residual
 
     def forward(self,
                 inputs: Sequence[Tensor],

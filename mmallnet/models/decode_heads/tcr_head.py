@@ -20,13 +20,13 @@ Going coarse (1/32) to fine (1/4), at every scale:
 
 At 1/4 each ``J_t`` (optionally, ``multi_scale_fusion``, first
 concatenated with the task's states of all coarser scales and fused by a
-3x3 conv, as UPerNet's FPN bottleneck does; ``P`` likewise, through a
-zero-initialised residual 3x3 conv) goes through the task's head
-and ``P``, after a channel LayerNorm, through the restoration branch of
-:class:`MultiTaskHead`, whose losses and post-processing are reused
-unchanged. SKFF, CTI and AFU are normalisation-free or use LayerNorm; the
-merge and fusion convs of the task streams use ``norm_cfg``. Every part's
-cost is linear in the number of pixels.
+3x3 (``fusion_kernel_size``) conv, as UPerNet's FPN bottleneck does;
+``P`` likewise, through a zero-initialised residual conv) goes through the
+task's head and ``P``, after a channel LayerNorm, through the restoration
+branch of :class:`MultiTaskHead`, whose losses and post-processing are
+reused unchanged. SKFF, CTI and AFU are normalisation-free or use
+LayerNorm; the merge and fusion convs of the task streams use
+``norm_cfg``. Every part's cost is linear in the number of pixels.
 """
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -107,10 +107,15 @@ class TCRHead(MultiTaskHead):
             scales at 1/4 before its head: concatenation + 3x3 ConvModule
             per task; for ``P`` a zero-initialised residual 3x3 conv.
             Defaults to False.
+        fusion_kernel_size (int): Kernel size (odd) of the multi-scale
+            fusion convs; 1 makes them plain channel mixers, about 9x
+            cheaper than 3 (the task heads still have a 3x3 conv).
+            Defaults to 3.
         **kwargs: Further arguments of :class:`MultiTaskHead`
             (``in_index``, ``num_classes``, ``num_parts_classes``,
             ``task_loss_weights``, ``loss_decode``, ``restoration``,
-            ``restoration_channels``, ``restoration_loss``, ``conv_cfg``,
+            ``restoration_channels``, ``restoration_unshuffle``,
+            ``restoration_loss``, ``conv_cfg``,
             ``norm_cfg``, ``act_cfg``, ``align_corners``, ``init_cfg``).
             ``norm_cfg`` affects the task heads and the task streams'
             merge and fusion convs.
@@ -129,6 +134,7 @@ class TCRHead(MultiTaskHead):
                  skff_reduction: int = 8,
                  merge_convs: bool = True,
                  multi_scale_fusion: bool = False,
+                 fusion_kernel_size: int = 3,
                  **kwargs) -> None:
         super().__init__(
             in_channels=in_channels, channels=channels, tasks=tasks,
@@ -191,15 +197,20 @@ class TCRHead(MultiTaskHead):
                     nn.Conv2d(channels, channels, 1))
                 for _ in self.in_channels)
         if multi_scale_fusion:
+            k = int(fusion_kernel_size)
+            if k < 1 or k % 2 == 0:
+                raise ValueError(
+                    'TCRHead: `fusion_kernel_size` must be a positive odd '
+                    f'integer, got {fusion_kernel_size!r}.')
             self.j_fusion_convs = nn.ModuleDict({
-                task: ConvModule(num_scales * channels, channels, 3,
-                                 padding=1, **conv_kwargs)
+                task: ConvModule(num_scales * channels, channels, k,
+                                 padding=k // 2, **conv_kwargs)
                 for task in self.tasks
             })
             if self.restoration:
                 self.p_fusion_conv = _zero_init_residual(
-                    nn.Conv2d(num_scales * channels, channels, 3,
-                              padding=1))
+                    nn.Conv2d(num_scales * channels, channels, k,
+                              padding=k // 2))
         self.skffs = nn.ModuleList(
             nn.ModuleDict({
                 task: SKFF(channels, height=2, reduction=skff_reduction)

@@ -333,6 +333,20 @@ def test_merge_convs_and_multi_scale_fusion_modules():
     assert fusion.conv.out_channels == CHANNELS
 
 
+def test_fusion_kernel_size():
+    head = _head(multi_scale_fusion=True, fusion_kernel_size=1)
+    fusion = head.j_fusion_convs['depth'].conv
+    assert fusion.kernel_size == (1, 1) and fusion.padding == (0, 0)
+    assert head.p_fusion_conv[-1].kernel_size == (1, 1)
+    assert _head(multi_scale_fusion=True).j_fusion_convs[
+        'depth'].conv.kernel_size == (3, 3)
+    out = head(_neck_dict(), torch.rand(2, 3, SIZE, SIZE))
+    assert out['depth'].shape == (2, 1, SIZE, SIZE)
+    for bad in (0, 2):
+        with pytest.raises(ValueError, match='fusion_kernel_size'):
+            _head(multi_scale_fusion=True, fusion_kernel_size=bad)
+
+
 def test_multi_scale_fusion_concatenates_fine_to_coarse():
     head = _head(multi_scale_fusion=True).eval()
     inputs = _neck_dict()
