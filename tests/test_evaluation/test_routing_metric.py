@@ -3,7 +3,10 @@ import numpy as np
 import pytest
 
 from mmallnet.evaluation.metrics import RoutingMetric
-from mmallnet.evaluation.metrics.routing_metric import routing_table
+from mmallnet.evaluation.metrics.routing_metric import (
+    mean_routing_probs,
+    routing_table,
+)
 
 
 def samples():
@@ -42,6 +45,33 @@ def test_metric_keys_table_and_plot(tmp_path):
     assert results['all/s1.E4'] == 0.25
     assert len(results) == 3 * 2 * 4
     assert path.stat().st_size > 1000
+
+
+def test_mean_routing_probabilities():
+    probs = [[[.7, .1, .1, .1], [.4, .4, .1, .1]],
+             [[.5, .3, .1, .1], [.2, .6, .1, .1]],
+             [[.1, .1, .1, .7], [.25, .25, .25, .25]],
+             [[.1, .1, .3, .5], [.25, .25, .25, .25]]]
+    results = [dict(sample, routing_probs=p)
+               for sample, p in zip(samples(), probs)]
+    means = mean_routing_probs(results)
+    np.testing.assert_allclose(means['rain'], [[.6, .2, .1, .1],
+                                               [.3, .5, .1, .1]])
+    np.testing.assert_allclose(means['fog'], [[.1, .1, .2, .6],
+                                              [.25, .25, .25, .25]])
+    np.testing.assert_allclose(means['all'][0], [.35, .15, .15, .35])
+    metric = RoutingMetric(num_experts=4, add_to_visualizer=False)
+    metric.process(None, results)
+    out = metric.compute_metrics(metric.results)
+    assert out['rain/s1.p2'] == pytest.approx(.5)
+    assert out['fog/s0.p4'] == pytest.approx(.6)
+    assert out['rain/s0.E1'] == 1.0
+    assert len(out) == 2 * (3 * 2 * 4)
+    # all or none of the predictions must carry the probabilities
+    metric = RoutingMetric(num_experts=4, add_to_visualizer=False)
+    metric.process(None, results[:1] + samples()[1:])
+    with pytest.raises(KeyError, match='routing_probs'):
+        metric.compute_metrics(metric.results)
 
 
 def test_missing_fields_and_bad_ids_raise():

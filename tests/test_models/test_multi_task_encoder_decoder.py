@@ -233,6 +233,12 @@ def test_routed_neck_records_routing_in_predictions():
         assert sample.routing == routing[i].tolist()
         assert len(sample.routing) == 4 and len(sample.routing[0]) == 1
         assert len(sample.routing_gates) == 4
+        # every expert's probability; the gate is the selected one's
+        probs = torch.tensor(sample.routing_probs)
+        assert probs.shape == (4, 4)
+        torch.testing.assert_close(probs.sum(dim=1), torch.ones(4))
+        chosen = probs.gather(1, torch.tensor(sample.routing))
+        torch.testing.assert_close(chosen, torch.tensor(sample.routing_gates))
 
 
 def test_neck_without_experts_adds_no_routing_keys():

@@ -45,6 +45,31 @@ def routing_table(results: Sequence[dict], num_experts: int
     }
 
 
+def mean_routing_probs(results: Sequence[dict]) -> Dict[str, np.ndarray]:
+    """Mean routing probability per degradation type, scale and expert.
+
+    Shows how much the router's (noise-free) probabilities depend on the
+    degradation even when the top-1 decision does not change.
+
+    Args:
+        results (Sequence[dict]): Per image ``degradation_type`` (str) and
+            ``routing_probs`` (``[scale][expert]`` probabilities).
+
+    Returns:
+        dict[str, np.ndarray]: Degradation type (plus ``'all'``) ->
+        ``(num_scales, num_experts)`` mean probabilities.
+    """
+    groups: Dict[str, List[np.ndarray]] = defaultdict(list)
+    for result in results:
+        probs = np.asarray(result['routing_probs'], dtype=np.float64)
+        if probs.ndim != 2:
+            raise ValueError('routing_probs must be a [scale][expert] list, '
+                             f'got shape {probs.shape}')
+        groups[result['degradation_type']].append(probs)
+        groups['all'].append(probs)
+    return {key: np.mean(value, axis=0) for key, value in groups.items()}
+
+
 def plot_routing(shares: Dict[str, np.ndarray],
                  path: Optional[str] = None) -> np.ndarray:
     """Draw a heatmap per scale: degradation types x experts.
@@ -97,10 +122,14 @@ class RoutingMetric(BaseMetric):
     with a routed neck, and the sample's ``degradation_type``. Reports the
     share of images each expert receives, per scale and degradation type
     (keys ``routing/<type>/s<scale>.E<k>``, and ``routing/all/...``), logs
-    a table and draws a heatmap, which goes to the current visualizer
-    (``vis_data/vis_image/mae_routing_*.png`` of the run with MMSeg's
-    default ``LocalVisBackend``) and, with ``plot_path``, to that file
-    too. Add it next to
+    a table and draws a heatmap. When the predictions also carry
+    ``routing_probs`` (every expert's probability), the mean probability
+    per type is reported too (``routing/<type>/s<scale>.p<k>``) and
+    logged, which shows whether the router's scores depend on the
+    degradation even where the top-1 choice does not. The heatmap goes to
+    the current visualizer (``vis_data/vis_image/mae_routing_*.png`` of
+    the run with MMSeg's default ``LocalVisBackend``) and, with
+    ``plot_path``, to that file too. Add it next to
     :class:`MultiTaskMetric` in ``val_evaluator`` / ``test_evaluator``.
 
     Args:
@@ -147,10 +176,12 @@ class RoutingMetric(BaseMetric):
                         f'"{key}" (routing needs a model with a routed '
                         'MaENeck; degradation_type needs a degradation '
                         'transform in the test pipeline)')
-            self.results.append(
-                dict(
-                    routing=sample['routing'],
-                    degradation_type=str(sample['degradation_type'])))
+            result = dict(
+                routing=sample['routing'],
+                degradation_type=str(sample['degradation_type']))
+            if 'routing_probs' in sample:
+                result['routing_probs'] = sample['routing_probs']
+            self.results.append(result)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Shares per type/scale/expert, a logged table and the plot."""
@@ -174,6 +205,25 @@ class RoutingMetric(BaseMetric):
                 metrics[f'{key}/s{scale}.E{expert + 1}'] = float(value)
         print_log('MaE routing (% of images per expert, per scale):\n' +
                   table.get_string(), logger='current')
+        with_probs = [r for r in results if 'routing_probs' in r]
+        if with_probs:
+            if len(with_probs) != len(results):
+                raise KeyError(
+                    'RoutingMetric: only some predictions carry '
+                    '"routing_probs"; expected all or none.')
+            means = mean_routing_probs(results)
+            prob_table = PrettyTable()
+            prob_table.field_names = table.field_names
+            for key in sorted(k for k in means if k != 'all') + ['all']:
+                count = len(results) if key == 'all' else per_type[key]
+                prob_table.add_row([key, count] + [
+                    f'{100 * v:.1f}' for v in means[key].flatten()
+                ])
+                for (scale, expert), value in np.ndenumerate(means[key]):
+                    metrics[f'{key}/s{scale}.p{expert + 1}'] = float(value)
+            print_log('MaE routing (mean probability % per expert, per '
+                      'scale):\n' + prob_table.get_string(),
+                      logger='current')
         if self.plot_path or self.add_to_visualizer:
             image = plot_routing(shares, self.plot_path)
             if self.plot_path:

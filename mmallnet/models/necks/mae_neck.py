@@ -29,15 +29,18 @@ class MaENeck(BaseModule):
     * ``aux_loss``: scalar, the routing aux loss averaged over scales;
     * ``routing``: ``(B, S, k)`` long, selected experts (``-1`` when
       ``use_experts=False``);
-    * ``gates``: ``(B, S, k)`` gates (zeros when ``use_experts=False``).
+    * ``gates``: ``(B, S, k)`` gates (zeros when ``use_experts=False``);
+    * ``probs``: ``(B, S, n)`` routing probabilities of every expert
+      (noise-free in eval mode; zeros when ``use_experts=False``).
 
     In ``'fused'`` mode it returns a tuple with ``P_s + J~_s`` per scale
     (``C_s`` channels, so a stock decode head such as ``UPerHead`` with
     the same ``in_channels`` can consume it). The aux loss, routing and
     gates of the last call are kept on ``last_aux_loss``,
-    ``last_routing`` and ``last_gates``; a stock ``EncoderDecoder`` does
-    not add ``last_aux_loss`` to its losses, so routing is then trained by
-    the task loss alone unless the segmentor adds it.
+    ``last_routing``, ``last_gates`` and ``last_probs``; a stock
+    ``EncoderDecoder`` does not add ``last_aux_loss`` to its losses, so
+    routing is then trained by the task loss alone unless the segmentor
+    adds it.
 
     Args:
         in_channels (Sequence[int]): Channels per input scale.
@@ -123,6 +126,7 @@ class MaENeck(BaseModule):
         self.last_aux_loss = None
         self.last_routing = None
         self.last_gates = None
+        self.last_probs = None
 
     def forward(
         self, feats: Sequence[Tensor]
@@ -142,7 +146,7 @@ class MaENeck(BaseModule):
                              f'maps, got {len(feats)}')
         restoration: List[Tensor] = []
         prediction: List[Tensor] = []
-        aux, routes, gates = [], [], []
+        aux, routes, gates, probs = [], [], [], []
         for s, x in enumerate(feats):
             p_tilde, j_tilde = self.unified[s](x)
             if self.mixtures is not None:
@@ -150,6 +154,7 @@ class MaENeck(BaseModule):
                 aux.append(routing.aux_loss)
                 routes.append(routing.indices)
                 gates.append(routing.gates)
+                probs.append(routing.probs)
             else:
                 p = p_tilde
             restoration.append(p)
@@ -160,6 +165,7 @@ class MaENeck(BaseModule):
             aux_loss = torch.stack(aux).mean()
             routing = torch.stack(routes, dim=1)
             gate = torch.stack(gates, dim=1)
+            prob = torch.stack(probs, dim=1)
         else:
             aux_loss = ref.new_zeros(())
             routing = torch.full((b, len(feats), self.top_k),
@@ -167,9 +173,11 @@ class MaENeck(BaseModule):
                                  dtype=torch.long,
                                  device=ref.device)
             gate = ref.new_zeros((b, len(feats), self.top_k))
+            prob = ref.new_zeros((b, len(feats), self.num_experts))
         self.last_aux_loss = aux_loss
         self.last_routing = routing
         self.last_gates = gate
+        self.last_probs = prob
         if self.output_mode == 'fused':
             return tuple(p + j for p, j in zip(restoration, prediction))
         return dict(
@@ -177,4 +185,5 @@ class MaENeck(BaseModule):
             prediction=tuple(prediction),
             aux_loss=aux_loss,
             routing=routing,
-            gates=gate)
+            gates=gate,
+            probs=prob)

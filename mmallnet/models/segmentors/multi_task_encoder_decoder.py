@@ -53,7 +53,8 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
       ``pred_boundary`` / ``pred_saliency`` (probabilities), ``pred_parts``
       and ``pred_restored`` (RGB in [0, 1]) for the configured tasks. With
       a routed neck each sample's metainfo also gets ``routing`` (the
-      selected experts, a ``[scale][k]`` list) and ``routing_gates``.
+      selected experts, a ``[scale][k]`` list), ``routing_gates`` and
+      ``routing_probs`` (every expert's probability, ``[scale][n]``).
     - ``tensor``: the head's raw output dict.
 
     Args:
@@ -260,11 +261,14 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
         x, outputs = self._features_and_outputs(inputs, data_samples)
         _, routing, gates = self.routing_of(x)
         if routing is not None:
+            probs = (x.get('probs') if isinstance(x, dict) else getattr(
+                self.neck, 'last_probs', None))
             for i, sample in enumerate(data_samples):
-                sample.set_metainfo(
-                    dict(
-                        routing=routing[i].tolist(),
-                        routing_gates=gates[i].tolist()))
+                meta = dict(routing=routing[i].tolist(),
+                            routing_gates=gates[i].tolist())
+                if probs is not None:
+                    meta['routing_probs'] = probs[i].tolist()
+                sample.set_metainfo(meta)
         return self.postprocess_result(outputs, data_samples)
 
     def _forward(self,

@@ -60,10 +60,11 @@ def test_output_shapes(mode):
         for o, f in zip(out, feats):
             assert o.shape == f.shape
         assert neck.last_routing.shape == (2, 4, 1)
+        assert neck.last_probs.shape == (2, 4, 4)
         assert neck.last_aux_loss.dim() == 0
         return
     assert set(out) == {
-        'restoration', 'prediction', 'aux_loss', 'routing', 'gates'
+        'restoration', 'prediction', 'aux_loss', 'routing', 'gates', 'probs'
     }
     for key in ('restoration', 'prediction'):
         assert isinstance(out[key], tuple)
@@ -73,6 +74,8 @@ def test_output_shapes(mode):
     assert out['routing'].dtype == torch.long
     assert out['routing'].shape == (2, 4, 1)
     assert out['gates'].shape == (2, 4, 1)
+    assert out['probs'].shape == (2, 4, 4)
+    torch.testing.assert_close(out['probs'].sum(-1), torch.ones(2, 4))
     assert ((out['routing'] >= 0) & (out['routing'] < 4)).all()
     assert ((out['gates'] > 0) & (out['gates'] <= 1)).all()
 
