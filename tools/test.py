@@ -5,6 +5,8 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook, LoggerHook
 from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -51,6 +53,27 @@ def parse_args() -> argparse.Namespace:
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+class RankLocalTestJsonHook(Hook):
+    """Keep the test metrics JSON of ``<work_dir>/<timestamp>/`` rank 0's.
+
+    mmengine's ``LoggerHook`` dumps the test results to
+    ``<log_dir>/<timestamp>.json`` on every rank, and the ranks share the
+    timestamp, so with several processes they write one file at the same
+    time (the file can end up holding parts of two dicts). This runs after
+    ``LoggerHook.before_run`` and moves the other ranks' copy into
+    ``<log_dir>/rank<k>/``.
+    """
+
+    def before_run(self, runner) -> None:
+        rank = get_rank()
+        if rank == 0:
+            return
+        for hook in runner.hooks:
+            if isinstance(hook, LoggerHook) and hook.json_log_path:
+                hook.json_log_path = osp.join(f'rank{rank}',
+                                              hook.json_log_path)
 
 
 def trigger_visualization_hook(cfg: Config,
@@ -103,6 +126,7 @@ def main() -> None:
     setup_cpu_distributed(cfg, args.launcher)
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner.register_hook(RankLocalTestJsonHook(), priority='LOW')
     runner.test()
 
 

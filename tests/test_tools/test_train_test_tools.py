@@ -157,6 +157,9 @@ def test_dist_test_matches_single_process(trained):
     # exact: metrics pool order-independent sufficient statistics, and the
     # configs' test batch size of 1 makes every prediction batch-independent
     assert read_metrics(work_dir) == single
+    # rank 1 writes its copy of the results aside (tools/test.py), not into
+    # rank 0's file at the same moment
+    assert len(glob.glob(osp.join(work_dir, '*', 'rank1', '*.json'))) == 1
 
 
 def test_dist_train_two_cpu_processes(trained):
