@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Install mmallnet and its stack into the current Python environment.
 #
-#   bash tools/install.sh [--tests]
+#   bash tools/install.sh [--tests] [--reinstall]
 #
+# Does nothing when tools/misc/check_environment.py finds the whole stack
+# already installed (mmallnet from this checkout, every requirement met);
+# --reinstall runs the pip steps anyway.
 # Reuses a working torch + mmcv (with compiled ops) when one is importable.
 # Otherwise installs the tested stack: torch 2.14.1 + torchvision 0.29.1, and
 # mmcv 2.1.0 from a wheelhouse when one is given (MMCV_WHEELHOUSE or
@@ -21,15 +24,29 @@ TORCH_VERSION=2.14.1
 TORCHVISION_VERSION=0.29.1
 MMCV_VERSION=2.1.0
 WITH_TESTS=0
+REINSTALL=0
 for arg in "$@"; do
   case "$arg" in
     --tests) WITH_TESTS=1 ;;
-    *) echo "install.sh: unknown argument '$arg' (expected --tests)" >&2; exit 2 ;;
+    --reinstall) REINSTALL=1 ;;
+    *) echo "install.sh: unknown argument '$arg'" \
+         "(expected --tests or --reinstall)" >&2; exit 2 ;;
   esac
 done
 
 log() { echo "[mmallnet install] $*"; }
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# 0. Nothing to do? One interpreter checks everything (each pip call and
+# each torch import below costs seconds).
+REQUIREMENTS=(requirements/runtime.txt)
+if [ "$WITH_TESTS" = 1 ]; then
+  REQUIREMENTS+=(requirements/tests.txt)
+fi
+if [ "$REINSTALL" = 0 ] && $PYTHON -c "import packaging" >/dev/null 2>&1 \
+    && $PYTHON tools/misc/check_environment.py "${REQUIREMENTS[@]}"; then
+  exit 0
+fi
 
 log "python: $($PYTHON --version 2>&1) ($(command -v $PYTHON))"
 # pkg_resources is needed by the mmcv build and by mmseg:: config inheritance.
