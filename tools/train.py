@@ -32,6 +32,12 @@ def parse_args() -> argparse.Namespace:
         default=False,
         help='enable automatic-mixed-precision training')
     parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        default=False,
+        help='do not validate during training (e.g. when a test run on the '
+        'same split follows, as in tools/run_demo.sh)')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -80,6 +86,12 @@ def main() -> None:
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
+
+    if args.no_validate:
+        # mmengine builds no ValLoop when all three are None.
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+        cfg.train_cfg.pop('val_interval', None)
+        cfg.train_cfg.pop('val_begin', None)
 
     cfg.resume = args.resume
     setup_cpu_distributed(cfg, args.launcher)

@@ -9,7 +9,7 @@ from mmseg.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'get_flops.py')
-DEMO_CONFIG = osp.join(
+BASELINE_CONFIG = osp.join(
     REPO, 'configs', 'mtl_baseline',
     'mtl-baseline_r18-w32_1xb8-500_synthscenes-96x128.py')
 
@@ -71,14 +71,14 @@ def num_params(config: str) -> int:
 
 
 def test_multi_task_demo_config(tool, capsys):
-    result = tool.main([DEMO_CONFIG, '--shape', '64', '96'])
+    result = tool.main([BASELINE_CONFIG, '--shape', '64', '96'])
     out = capsys.readouterr().out
     assert 'Input shape: (3, 64, 96)' in out
     assert f'Flops: {result["flops"] / 1e9:.3f} G' in out
     assert f'Params: {result["params"] / 1e6:.3f} M' in out
     assert result['input_shape'] == (3, 64, 96)
     assert result['flops'] > 0 and result['activations'] > 0
-    assert result['params'] == num_params(DEMO_CONFIG)
+    assert result['params'] == num_params(BASELINE_CONFIG)
     # Every task head (and the restoration branch) is traced.
     by_module = result['flop_analyzer'].by_module()
     for task in ('semseg', 'depth', 'normals', 'boundary', 'saliency'):

@@ -13,12 +13,12 @@ import sys
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO_CONFIG = osp.join(
+BASELINE_CONFIG = osp.join(
     REPO, 'configs', 'mtl_baseline',
     'mtl-baseline_r18-w32_1xb8-500_synthscenes-96x128.py')
 
 TINY_CONFIG = """
-_base_ = [{demo!r}]
+_base_ = [{base!r}]
 data_root = {root!r}
 generate = dict(num_train=8, num_val=3, height=48, width=64, seed=0)
 crop_size = (32, 48)
@@ -53,7 +53,7 @@ def write_config(path, root, iters=4, ckpt_interval=2):
     with open(path, 'w') as f:
         f.write(
             TINY_CONFIG.format(
-                demo=DEMO_CONFIG, root=root, iters=iters,
+                base=BASELINE_CONFIG, root=root, iters=iters,
                 ckpt_interval=ckpt_interval))
     return str(path)
 
@@ -106,10 +106,12 @@ def test_resume_continues_training(trained):
     with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
         f.write(osp.join(work_dir, 'iter_4.pth'))
     out = run([sys.executable, 'tools/train.py', config, '--work-dir',
-               work_dir, '--resume'])
+               work_dir, '--resume', '--no-validate'])
     assert 'resumed epoch: 0, iter: 4' in out
     logs = scalars(work_dir)
     assert [r['iter'] for r in logs if 'loss' in r] == [5, 6]
+    # --no-validate: no evaluation at the last iteration (val_interval=6)
+    assert not any('mt/semseg.mIoU' in r for r in logs)
     assert osp.isfile(osp.join(work_dir, 'iter_6.pth'))
 
 

