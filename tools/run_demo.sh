@@ -12,12 +12,13 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 bash tools/install.sh
 PYTHON=${PYTHON:-python3}
-CONFIG=${CONFIG:-configs/allnet/allnet_internimage-tiny_1xb8-500_synthscenes-96x128.py}
+CONFIG=${CONFIG:-configs/allnet/allnet_r18-w32_1xb8-500_synthscenes-96x128.py}
 WORK_DIR=${WORK_DIR:-work_dirs/demo}
 BASELINE_WORK_DIR=${BASELINE_WORK_DIR:-work_dirs/demo_baseline}
 
 $PYTHON tools/misc/generate_synthscenes.py data/synthscenes
-$PYTHON tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
+# No validation during training: the test below evaluates the same split.
+$PYTHON tools/train.py "$CONFIG" --work-dir "$WORK_DIR" --no-validate "$@"
 CKPT=$(cat "$WORK_DIR/last_checkpoint")
 $PYTHON tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" \
   --show-dir vis --out "$WORK_DIR/predictions" | tee "$WORK_DIR/test_log.txt"

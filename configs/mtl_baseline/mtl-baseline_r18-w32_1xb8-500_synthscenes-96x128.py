@@ -1,4 +1,4 @@
-# The default demo: a slim ResNet-18 multi-task baseline trained from scratch
+# The demo's multi-task baseline: a slim ResNet-18 trained from scratch
 # on SynthScenes with random noise / rain / fog / blur, evaluated on the
 # fixed degraded val split. Sized to train on 2 CPU cores in a few minutes.
 _base_ = [

@@ -2,6 +2,7 @@
 import os.path as osp
 from typing import Dict, List
 
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
@@ -10,11 +11,15 @@ from mmseg.registry import DATASETS, MODELS
 from mmallnet.datasets.synthscenes_generator import generate_synthscenes
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO_CONFIG = osp.join(REPO, 'configs', 'mtl_baseline',
-                       'mtl-baseline_r18-w32_1xb8-500_synthscenes-96x128.py')
-SMALL_ALLNET_CONFIG = osp.join(
-    REPO, 'configs', 'allnet',
-    'allnet_internimage-tiny_1xb8-500_synthscenes-96x128.py')
+BASELINE_CONFIG = osp.join(
+    REPO, 'configs', 'mtl_baseline',
+    'mtl-baseline_r18-w32_1xb8-500_synthscenes-96x128.py')
+#: The demo (ALLNet on the baseline's ResNet) and the InternImage variant.
+SMALL_ALLNET_CONFIGS = [
+    osp.join(REPO, 'configs', 'allnet', name) for name in (
+        'allnet_r18-w32_1xb8-500_synthscenes-96x128.py',
+        'allnet_internimage-tiny_1xb8-500_synthscenes-96x128.py')
+]
 
 
 def train_on_fixed_batch(config: str, root: str,
@@ -65,8 +70,8 @@ def mean_of(history: List[Dict[str, float]], key: str) -> tuple:
     return first, last
 
 
-def test_demo_model_loss_decreases(tmp_path):
-    history = train_on_fixed_batch(DEMO_CONFIG, str(tmp_path / 'synth'))
+def test_baseline_model_loss_decreases(tmp_path):
+    history = train_on_fixed_batch(BASELINE_CONFIG, str(tmp_path / 'synth'))
     assert set(history[-1]) >= {
         'decode.loss_semseg', 'decode.loss_depth', 'decode.loss_normals',
         'decode.loss_boundary', 'decode.loss_saliency',
@@ -79,9 +84,10 @@ def test_demo_model_loss_decreases(tmp_path):
     assert last < 0.7 * first, totals
 
 
-def test_small_allnet_lowers_every_task_loss(tmp_path):
-    history = train_on_fixed_batch(SMALL_ALLNET_CONFIG,
-                                   str(tmp_path / 'synth'))
+@pytest.mark.parametrize('config', SMALL_ALLNET_CONFIGS,
+                         ids=lambda path: osp.basename(path).split('_')[1])
+def test_small_allnet_lowers_every_task_loss(tmp_path, config):
+    history = train_on_fixed_batch(config, str(tmp_path / 'synth'))
     keys = [k for k in history[0] if k.startswith('decode.loss_')]
     assert len(keys) == 6  # five tasks and the restoration
     assert 'route.loss_aux' in history[0]
