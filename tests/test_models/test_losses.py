@@ -33,7 +33,7 @@ def test_registered_and_named(cfg, name):
     loss = MODELS.build(cfg)
     assert loss.loss_name == name
     assert loss.loss_weight == 1.0
-    with pytest.raises(ValueError, match='loss_name'):
+    with pytest.raises(ValueError, match=f'{cfg["type"]}: `loss_name`'):
         MODELS.build(dict(cfg, loss_name='depth'))
 
 

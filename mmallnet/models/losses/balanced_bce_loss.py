@@ -1,15 +1,12 @@
 """Class-balanced binary cross-entropy on logits (saliency loss)."""
-from typing import Optional
-
-import torch.nn as nn
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .weighted_bce_loss import weighted_binary_cross_entropy
+from .weighted_bce_loss import WeightedBCELoss
 
 
 @MODELS.register_module()
-class BalancedBCELoss(nn.Module):
+class BalancedBCELoss(WeightedBCELoss):
     """HED-style class-balanced binary cross-entropy on logits.
 
     The saliency loss of the InvPT family. Over the valid pixels of the
@@ -20,7 +17,8 @@ class BalancedBCELoss(nn.Module):
     ``L = mean_valid -[w*y*log(sigmoid(x)) + (1-w)*(1-y)*log(1-sigmoid(x))]``.
     With a single logit this equals the two-channel class-balanced CE of
     InvPT. The weights are computed from the targets and carry no gradient.
-    See :func:`weighted_binary_cross_entropy`.
+    A :class:`WeightedBCELoss` whose positive weight comes from the batch;
+    see :func:`weighted_binary_cross_entropy`.
 
     Args:
         ignore_index (int): Target value to ignore. Defaults to 255.
@@ -33,13 +31,12 @@ class BalancedBCELoss(nn.Module):
                  ignore_index: int = 255,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_saliency') -> None:
-        super().__init__()
-        if not loss_name.startswith('loss_'):
-            raise ValueError(f'BalancedBCELoss: `loss_name` must start with '
-                             f'"loss_", got {loss_name!r}.')
-        self.ignore_index = ignore_index
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
+        super().__init__(
+            pos_weight=0.5,
+            ignore_index=ignore_index,
+            loss_weight=loss_weight,
+            loss_name=loss_name)
+        self.pos_weight = None  # derived per batch by positive_weight()
 
     @staticmethod
     def positive_weight(target: Tensor, ignore_index: int = 255) -> Tensor:
@@ -56,30 +53,3 @@ class BalancedBCELoss(nn.Module):
         valid = target != ignore_index
         num_pos = target[valid].float().sum()
         return 1 - num_pos / valid.sum().clamp(min=1)
-
-    def forward(self,
-                pred: Tensor,
-                target: Tensor,
-                ignore_index: Optional[int] = None) -> Tensor:
-        """Compute the loss.
-
-        Args:
-            pred (Tensor): Logits, e.g. (N, 1, H, W).
-            target (Tensor): Targets of the same shape in {0, 1} (or [0, 1])
-                with ``ignore_index`` for ignored pixels.
-            ignore_index (int, optional): Overrides the value given at
-                construction.
-
-        Returns:
-            Tensor: Scalar loss (``loss_weight`` applied).
-        """
-        if ignore_index is None:
-            ignore_index = self.ignore_index
-        pos_weight = self.positive_weight(target, ignore_index).to(pred.dtype)
-        return self.loss_weight * weighted_binary_cross_entropy(
-            pred, target, pos_weight, ignore_index, 'BalancedBCELoss')
-
-    @property
-    def loss_name(self) -> str:
-        """str: Name of the loss item."""
-        return self._loss_name

@@ -74,11 +74,11 @@ class WeightedBCELoss(nn.Module):
                  loss_name: str = 'loss_boundary') -> None:
         super().__init__()
         if not 0 <= pos_weight <= 1:
-            raise ValueError(f'WeightedBCELoss: `pos_weight` must be in '
-                             f'[0, 1], got {pos_weight}.')
+            raise ValueError(f'{type(self).__name__}: `pos_weight` must be '
+                             f'in [0, 1], got {pos_weight}.')
         if not loss_name.startswith('loss_'):
-            raise ValueError(f'WeightedBCELoss: `loss_name` must start with '
-                             f'"loss_", got {loss_name!r}.')
+            raise ValueError(f'{type(self).__name__}: `loss_name` must start '
+                             f'with "loss_", got {loss_name!r}.')
         self.pos_weight = pos_weight
         self.ignore_index = ignore_index
         self.loss_weight = loss_weight
@@ -102,8 +102,25 @@ class WeightedBCELoss(nn.Module):
         """
         if ignore_index is None:
             ignore_index = self.ignore_index
+        pos_weight = self.positive_weight(target, ignore_index)
+        if isinstance(pos_weight, Tensor):
+            pos_weight = pos_weight.to(pred.dtype)
         return self.loss_weight * weighted_binary_cross_entropy(
-            pred, target, self.pos_weight, ignore_index, 'WeightedBCELoss')
+            pred, target, pos_weight, ignore_index, type(self).__name__)
+
+    def positive_weight(self, target: Tensor,
+                        ignore_index: int = 255) -> Union[float, Tensor]:
+        """Weight of the positive term: the fixed ``pos_weight``.
+
+        Args:
+            target (Tensor): Targets (unused here; subclasses derive the
+                weight from them).
+            ignore_index (int): Target value to ignore.
+
+        Returns:
+            float | Tensor: The weight ``w`` in [0, 1].
+        """
+        return self.pos_weight
 
     @property
     def loss_name(self) -> str:
