@@ -1,7 +1,7 @@
 """Which expert each degradation type is routed to (MaE routing analysis)."""
 import os
 import os.path as osp
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -68,6 +68,36 @@ def mean_routing_probs(results: Sequence[dict]) -> Dict[str, np.ndarray]:
         groups[result['degradation_type']].append(probs)
         groups['all'].append(probs)
     return {key: np.mean(value, axis=0) for key, value in groups.items()}
+
+
+def _tabulate(values: Dict[str, np.ndarray], counts: Dict[str, int],
+              field_names: List[str], letter: str, fmt: str,
+              metrics: Dict[str, float]) -> PrettyTable:
+    """One table row per degradation type (then ``'all'``), in percent.
+
+    Also stores every value as ``metrics['<type>/s<scale>.<letter><k>']``.
+
+    Args:
+        values (dict[str, np.ndarray]): Type -> ``(num_scales,
+            num_experts)`` fractions.
+        counts (dict[str, int]): Type -> number of images.
+        field_names (list[str]): The table's column names.
+        letter (str): ``'E'`` (shares) or ``'p'`` (probabilities).
+        fmt (str): Format of the percentages, e.g. ``'.0f'``.
+        metrics (dict[str, float]): Filled in place.
+
+    Returns:
+        PrettyTable: The table.
+    """
+    table = PrettyTable()
+    table.field_names = field_names
+    for key in sorted(k for k in values if k != 'all') + ['all']:
+        table.add_row([key, counts[key]] + [
+            format(100 * v, fmt) for v in values[key].flatten()
+        ])
+        for (scale, expert), value in np.ndenumerate(values[key]):
+            metrics[f'{key}/s{scale}.{letter}{expert + 1}'] = float(value)
+    return table
 
 
 def plot_routing(shares: Dict[str, np.ndarray],
@@ -186,23 +216,15 @@ class RoutingMetric(BaseMetric):
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Shares per type/scale/expert, a logged table and the plot."""
         shares = routing_table(results, self.num_experts)
-        per_type = defaultdict(int)
-        for r in results:
-            per_type[r['degradation_type']] += 1
-        table = PrettyTable()
+        counts = dict(Counter(r['degradation_type'] for r in results),
+                      all=len(results))
         num_scales = shares['all'].shape[0]
-        table.field_names = ['type', 'images'] + [
+        field_names = ['type', 'images'] + [
             f's{s} E{k + 1}' for s in range(num_scales)
             for k in range(self.num_experts)
         ]
         metrics = {}
-        for key in sorted(k for k in shares if k != 'all') + ['all']:
-            count = len(results) if key == 'all' else per_type[key]
-            table.add_row([key, count] + [
-                f'{100 * v:.0f}' for v in shares[key].flatten()
-            ])
-            for (scale, expert), value in np.ndenumerate(shares[key]):
-                metrics[f'{key}/s{scale}.E{expert + 1}'] = float(value)
+        table = _tabulate(shares, counts, field_names, 'E', '.0f', metrics)
         print_log('MaE routing (% of images per expert, per scale):\n' +
                   table.get_string(), logger='current')
         with_probs = [r for r in results if 'routing_probs' in r]
@@ -211,16 +233,8 @@ class RoutingMetric(BaseMetric):
                 raise KeyError(
                     'RoutingMetric: only some predictions carry '
                     '"routing_probs"; expected all or none.')
-            means = mean_routing_probs(results)
-            prob_table = PrettyTable()
-            prob_table.field_names = table.field_names
-            for key in sorted(k for k in means if k != 'all') + ['all']:
-                count = len(results) if key == 'all' else per_type[key]
-                prob_table.add_row([key, count] + [
-                    f'{100 * v:.1f}' for v in means[key].flatten()
-                ])
-                for (scale, expert), value in np.ndenumerate(means[key]):
-                    metrics[f'{key}/s{scale}.p{expert + 1}'] = float(value)
+            prob_table = _tabulate(mean_routing_probs(results), counts,
+                                   field_names, 'p', '.1f', metrics)
             print_log('MaE routing (mean probability % per expert, per '
                       'scale):\n' + prob_table.get_string(),
                       logger='current')
