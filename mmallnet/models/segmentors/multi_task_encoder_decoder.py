@@ -119,26 +119,28 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
 
     def routing_of(self, feats: Union[List[Tensor], dict]
                    ) -> Tuple[Optional[Tensor], Optional[Tensor],
-                              Optional[Tensor]]:
-        """Routing aux loss, decisions ``(B, S, k)`` and gates of a neck.
+                              Optional[Tensor], Optional[Tensor]]:
+        """A neck's routing: aux loss, decisions, gates and probabilities.
 
+        Decisions and gates are ``(B, S, k)``, probabilities ``(B, S, n)``.
         Read from the neck's ``'dual'`` output dict, or from the
         ``last_*`` attributes a routed neck keeps in ``'fused'`` mode;
-        ``(None, None, None)`` without a routed neck or with its experts
-        switched off.
+        all None without a routed neck or with its experts switched off
+        (the probabilities alone are None for a neck that does not report
+        them).
         """
+        keys = ('aux_loss', 'routing', 'gates', 'probs')
         if isinstance(feats, dict):
-            aux, routing, gates = (feats.get('aux_loss'),
-                                   feats.get('routing'), feats.get('gates'))
+            values = tuple(feats.get(key) for key in keys)
         elif self.with_neck:
-            aux = getattr(self.neck, 'last_aux_loss', None)
-            routing = getattr(self.neck, 'last_routing', None)
-            gates = getattr(self.neck, 'last_gates', None)
+            values = tuple(
+                getattr(self.neck, f'last_{key}', None) for key in keys)
         else:
-            return None, None, None
+            return None, None, None, None
+        routing = values[1]
         if routing is None or bool((routing < 0).all()):
-            return None, None, None
-        return aux, routing, gates
+            return None, None, None, None
+        return values
 
     def get_degraded(self, inputs: Tensor,
                      data_samples: OptSampleList = None) -> Tensor:
@@ -224,7 +226,7 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
         x, outputs = self._features_and_outputs(inputs, data_samples)
         losses = add_prefix(
             self.decode_head.loss_by_feat(outputs, data_samples), 'decode')
-        aux, routing, _ = self.routing_of(x)
+        aux, routing, _, _ = self.routing_of(x)
         if aux is not None:
             losses['route.loss_aux'] = self.route_loss_weight * aux
             num_experts = getattr(self.neck, 'num_experts',
@@ -259,10 +261,8 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
                 for _ in range(inputs.shape[0])
             ]
         x, outputs = self._features_and_outputs(inputs, data_samples)
-        _, routing, gates = self.routing_of(x)
+        _, routing, gates, probs = self.routing_of(x)
         if routing is not None:
-            probs = (x.get('probs') if isinstance(x, dict) else getattr(
-                self.neck, 'last_probs', None))
             for i, sample in enumerate(data_samples):
                 meta = dict(routing=routing[i].tolist(),
                             routing_gates=gates[i].tolist())
