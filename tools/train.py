@@ -90,8 +90,6 @@ def main() -> None:
     if args.no_validate:
         # mmengine builds no ValLoop when all three are None.
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-        cfg.train_cfg.pop('val_interval', None)
-        cfg.train_cfg.pop('val_begin', None)
 
     cfg.resume = args.resume
     setup_cpu_distributed(cfg, args.launcher)
