@@ -70,6 +70,21 @@ def test_main_passes_in_the_installed_test_environment(capsys):
     assert 'environment complete' in out and str(ROOT) in out
 
 
+def test_mmcv_only_passes_with_the_installed_mmcv(capsys):
+    assert check_environment.check_mmcv() == []
+    assert check_environment.main(['--mmcv-only']) == 0
+    assert capsys.readouterr().out == ''
+
+
+def test_mmcv_only_reports_an_unaccepted_version(monkeypatch, capsys):
+    import mmcv
+    monkeypatch.setattr(mmcv, '__version__', '2.2.0')
+    assert check_environment.main(['--mmcv-only']) == 1
+    assert capsys.readouterr().out == (
+        '[mmallnet install] to install: mmcv 2.2.0 is outside '
+        '[2.0.0rc4, 2.2.0) required by mmseg\n')
+
+
 def test_main_rejects_a_missing_requirements_file(tmp_path):
     with pytest.raises(SystemExit):
         check_environment.main([str(tmp_path / 'missing.txt')])

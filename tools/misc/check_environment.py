@@ -15,6 +15,7 @@ spare. The check passes when
 Usage::
 
     python tools/misc/check_environment.py [requirements/*.txt ...]
+    python tools/misc/check_environment.py --mmcv-only
 
 Exit status 0 when everything holds (one summary line), 1 otherwise (one
 line per missing piece).
@@ -89,6 +90,27 @@ def unmet_requirements(requirements: List[Requirement]) -> List[str]:
     return problems
 
 
+def check_mmcv() -> List[str]:
+    """Check that mmcv imports with its ops at a version mmseg accepts.
+
+    ``tools/install.sh`` also asks this (``--mmcv-only``) before and after
+    installing mmcv.
+
+    Returns:
+        list[str]: Problems found (empty when mmcv is usable).
+    """
+    try:
+        import mmcv
+        from mmcv.ops import nms  # noqa: F401 (fails without compiled ops)
+    except Exception as err:  # noqa: BLE001 (any import failure counts)
+        return [f'mmcv with compiled ops does not import ({err})']
+    low, high = MMCV_RANGE
+    if not low <= Version(mmcv.__version__) < high:
+        return [f'mmcv {mmcv.__version__} is outside [{low}, {high}) '
+                'required by mmseg']
+    return []
+
+
 def check_stack() -> List[str]:
     """Import the compiled stack and mmallnet; describe what fails.
 
@@ -96,28 +118,21 @@ def check_stack() -> List[str]:
         list[str]: Problems found (empty when torch, torchvision, mmcv with
         ops, mmseg, mmpretrain and mmallnet from this checkout import).
     """
-    problems = []
     try:
         import torch  # noqa: F401
         import torchvision  # noqa: F401
     except Exception as err:  # noqa: BLE001 (any import failure counts)
         return [f'torch/torchvision do not import ({err})']
-    try:
-        import mmcv
-        from mmcv.ops import nms  # noqa: F401 (fails without compiled ops)
-    except Exception as err:  # noqa: BLE001
-        return [f'mmcv with compiled ops does not import ({err})']
-    low, high = MMCV_RANGE
-    if not low <= Version(mmcv.__version__) < high:
-        problems.append(f'mmcv {mmcv.__version__} is outside '
-                        f'[{low}, {high}) required by mmseg')
+    problems = check_mmcv()
+    if problems:
+        return problems
     try:
         import mmpretrain.models  # noqa: F401
         import mmseg.models  # noqa: F401
 
         import mmallnet
     except Exception as err:  # noqa: BLE001
-        return problems + [f'mmseg/mmpretrain/mmallnet do not import ({err})']
+        return [f'mmseg/mmpretrain/mmallnet do not import ({err})']
     package_dir = Path(mmallnet.__file__).resolve().parent
     if package_dir != REPO_ROOT / 'mmallnet':
         problems.append(f'mmallnet is imported from {package_dir}, not from '
@@ -133,7 +148,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('requirements', nargs='*', type=Path,
                         help='requirement files that must be satisfied')
+    parser.add_argument('--mmcv-only', action='store_true',
+                        help='only check mmcv (compiled ops, version)')
     args = parser.parse_args(argv)
+    if args.mmcv_only:
+        problems = check_mmcv()
+        for problem in problems:
+            print(f'[mmallnet install] to install: {problem}')
+        return 1 if problems else 0
     requirements = []
     for path in args.requirements:
         if not path.is_file():
