@@ -18,7 +18,7 @@ BASELINE_CONFIG = osp.join(
 SMALL_ALLNET_CONFIGS = [
     osp.join(REPO, 'configs', 'allnet', name) for name in (
         'allnet_r18-w32_1xb8-500_synthscenes-96x128.py',
-        'allnet_internimage-tiny_1xb8-500_synthscenes-96x128.py')
+        'allnet_internimage-slim-w32_1xb8-500_synthscenes-96x128.py')
 ]
 
 

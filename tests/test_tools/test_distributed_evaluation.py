@@ -31,7 +31,7 @@ import torch.distributed as torch_dist
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASE_CONFIG = osp.join(REPO, 'configs', 'allnet',
-                       'allnet_internimage-tiny_1xb8-500_synthscenes-96x128.py')
+                       'allnet_internimage-slim-w32_1xb8-500_synthscenes-96x128.py')
 NUM_VAL = 5  # odd: the sampler pads rank 1 with a duplicate
 
 CONFIG = """
