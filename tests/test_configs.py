@@ -4,33 +4,16 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmseg.registry import MODELS
+
+from mmallnet.testing.golden import sync_bn_to_bn
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
                          recursive=True) if '_base_' not in p)
-
-
-def sync_bn_to_bn(cfg):
-    """Return ``cfg`` with every ``SyncBN`` norm config turned into ``BN``.
-
-    Args:
-        cfg: A config node (dict, list or leaf).
-
-    Returns:
-        The same structure; dicts are rebuilt as :class:`ConfigDict`.
-    """
-    if isinstance(cfg, dict):
-        out = ConfigDict({k: sync_bn_to_bn(v) for k, v in cfg.items()})
-        if out.get('type') == 'SyncBN':
-            out.type = 'BN'
-        return out
-    if isinstance(cfg, (list, tuple)):
-        return type(cfg)(sync_bn_to_bn(v) for v in cfg)
-    return cfg
 
 
 def test_configs_are_found():
