@@ -2,13 +2,14 @@
 
 Importing the package registers every dataset, transform, model, metric and
 visualizer into MMSegmentation's registries (configs list it in
-``custom_imports``) and makes mmengine load runner checkpoints under
-torch >= 2.6 (see :mod:`mmallnet.utils.checkpoint_compat`).
+``custom_imports``) and registers a local-file checkpoint loader with
+MMEngine that keeps torch's ``weights_only`` protection and allows the few
+globals runner checkpoints hold (:mod:`mmallnet.utils.checkpoint_loading`).
 """
-from .utils import patch_mmengine_checkpoint_loading
+from .utils import register_checkpoint_loader
 from .version import __version__
 
-patch_mmengine_checkpoint_loading()
+register_checkpoint_loader()
 
 from . import (  # noqa: E402,F401,I001
     datasets,

@@ -1,10 +1,13 @@
-"""Shared fixtures: tiny datasets written in the real on-disk layouts."""
+"""Shared fixtures: tiny datasets written in the real on-disk layouts, a
+crafted checkpoint."""
+import os
 import os.path as osp
 import sys
 
 import cv2
 import numpy as np
 import pytest
+import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -64,3 +67,31 @@ def mmseg_default_scope():
     init_default_scope('mmseg')
     yield
     DefaultScope._instance_dict.clear()
+
+
+class _RunsCommand:
+    """Unpickling this calls ``os.system(command)``."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command, ))
+
+
+@pytest.fixture
+def crafted_checkpoint(tmp_path):
+    """A checkpoint-shaped file whose unpickling runs ``touch <marker>``.
+
+    Returns:
+        dict: ``path`` of the file and ``marker``, the path the command
+        would create.
+    """
+    marker = tmp_path / 'command-ran'
+    path = str(tmp_path / 'crafted.pth')
+    torch.save(
+        {
+            'state_dict': {'weight': torch.zeros(1)},
+            'meta': _RunsCommand(f'touch {marker}')
+        }, path)
+    return dict(path=path, marker=marker)

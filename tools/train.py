@@ -13,8 +13,13 @@ from mmengine.runner import Runner
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmseg.registry import RUNNERS  # noqa: E402
 
-import mmallnet  # noqa: E402,F401  (registers modules, checkpoint compat)
-from mmallnet.utils import setup_cpu_distributed  # noqa: E402
+import mmallnet  # noqa: E402,F401  (registers modules, checkpoint loader)
+from mmallnet.utils import (  # noqa: E402
+    TRUST_FLAG,
+    TRUST_HELP,
+    setup_cpu_distributed,
+    trust_checkpoints,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,6 +48,7 @@ def parse_args() -> argparse.Namespace:
         action=DictAction,
         help='override settings in the config, key=value pairs, e.g. '
         'train_cfg.max_iters=100 or key="[a,b]"')
+    parser.add_argument(TRUST_FLAG, action='store_true', help=TRUST_HELP)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -58,6 +64,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    if args.trust_checkpoint:
+        trust_checkpoints()
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:

@@ -1,6 +1,13 @@
-from .checkpoint_compat import (
+from .checkpoint_loading import (
+    RUNNER_CHECKPOINT_GLOBALS,
+    TRUST_ENV,
+    TRUST_FLAG,
+    TRUST_HELP,
+    UntrustedCheckpointError,
+    checkpoint_trusted,
     load_local_checkpoint,
-    patch_mmengine_checkpoint_loading,
+    register_checkpoint_loader,
+    trust_checkpoints,
 )
 from .complexity import (
     DCNV3_OP_NAME,
@@ -16,7 +23,9 @@ from .complexity import (
 from .cpu_distributed import setup_cpu_distributed
 
 __all__ = [
-    'load_local_checkpoint', 'patch_mmengine_checkpoint_loading',
+    'RUNNER_CHECKPOINT_GLOBALS', 'TRUST_ENV', 'TRUST_FLAG', 'TRUST_HELP',
+    'UntrustedCheckpointError', 'checkpoint_trusted', 'load_local_checkpoint',
+    'register_checkpoint_loader', 'trust_checkpoints',
     'setup_cpu_distributed', 'DCNV3_OP_NAME', 'EXTRA_FLOP_HANDLES',
     'EXTRA_ACTIVATION_HANDLES', 'SOFTMAX_FLOP_HANDLES', 'TensorModeWrapper',
     'dcnv3_flop_jit', 'get_model_complexity', 'sdpa_flop_counter',

@@ -1,7 +1,10 @@
 """End-to-end checks of tools/train.py, tools/test.py and dist_train.sh.
 
 One tiny SynthScenes copy and one short training run are shared by the
-module; each test then exercises a tool on them.
+module; each test then exercises a tool on them. A crafted checkpoint whose
+unpickling would run a command is refused by every path through which the
+tools load one (``load_from``, ``--resume``, ``tools/test.py``), and the
+command does not run.
 """
 import glob
 import json
@@ -58,13 +61,16 @@ def write_config(path, root, iters=4, ckpt_interval=2):
     return str(path)
 
 
-def run(args, env_extra=None, **kwargs):
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1',
-               **(env_extra or {}))
+def run(args, env_extra=None, fails=False, **kwargs):
+    """Run a tool; return its output. It must succeed (fail: ``fails``)."""
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    env.pop('MMALLNET_TRUST_CHECKPOINTS', None)
+    env.update(env_extra or {})
     proc = subprocess.run(
         args, cwd=REPO, env=env, capture_output=True, text=True,
         timeout=600, **kwargs)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (proc.returncode != 0) == fails, (proc.stdout[-3000:] +
+                                             proc.stderr[-3000:])
     return proc.stdout + proc.stderr
 
 
@@ -172,3 +178,55 @@ def test_dist_train_two_cpu_processes(trained):
                work_dir], env_extra=dict(PORT='29532'))
     assert 'gloo' in out
     assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))
+
+
+def assert_refused(out, crafted):
+    assert 'UntrustedCheckpointError' in out, out[-3000:]
+    assert crafted['path'] in out and 'posix.system' in out
+    assert '--trust-checkpoint' in out
+    assert not crafted['marker'].exists()
+
+
+def test_load_from_refuses_crafted_checkpoint(trained, crafted_checkpoint):
+    out = run([sys.executable, 'tools/train.py', trained['config'],
+               '--work-dir', str(trained['tmp'] / 'crafted_load_from'),
+               '--cfg-options', f'load_from={crafted_checkpoint["path"]}'],
+              fails=True)
+    assert_refused(out, crafted_checkpoint)
+
+
+def test_resume_refuses_crafted_checkpoint(trained, crafted_checkpoint):
+    work_dir = trained['tmp'] / 'crafted_resume'
+    os.makedirs(work_dir)
+    with open(work_dir / 'last_checkpoint', 'w') as f:
+        f.write(crafted_checkpoint['path'])
+    out = run([sys.executable, 'tools/train.py', trained['config'],
+               '--work-dir', str(work_dir), '--resume'], fails=True)
+    assert_refused(out, crafted_checkpoint)
+
+
+def test_test_tool_refuses_crafted_checkpoint(trained, crafted_checkpoint):
+    out = run([sys.executable, 'tools/test.py', trained['config'],
+               crafted_checkpoint['path'], '--work-dir',
+               str(trained['tmp'] / 'crafted_test')], fails=True)
+    assert_refused(out, crafted_checkpoint)
+
+
+def test_trust_switch_loads_a_file_with_other_globals(trained):
+    """A checkpoint with a global beyond the allow-list loads only with
+    ``--trust-checkpoint`` (or the environment variable)."""
+    import fractions
+
+    import torch
+    checkpoint = torch.load(osp.join(trained['work_dir'], 'iter_4.pth'),
+                            weights_only=False)
+    checkpoint['meta']['note'] = fractions.Fraction(1, 3)
+    path = str(trained['tmp'] / 'other_globals.pth')
+    torch.save(checkpoint, path)
+    args = [sys.executable, 'tools/test.py', trained['config'], path,
+            '--work-dir']
+    out = run(args + [str(trained['tmp'] / 'untrusted')], fails=True)
+    assert "['fractions.Fraction']" in out
+    run(args + [str(trained['tmp'] / 'trusted'), '--trust-checkpoint'])
+    run(args + [str(trained['tmp'] / 'trusted_env')],
+        env_extra=dict(MMALLNET_TRUST_CHECKPOINTS='1'))
