@@ -1,16 +1,22 @@
-"""Install mmallnet: ``pip install -e .`` (torch, mmcv: tools/install.sh)."""
+"""Install mmallnet: ``pip install -e .``.
+
+``install_requires`` holds ranges only (requirements/runtime.txt) and never
+torch, torchvision or mmcv: install those first, as for any OpenMMLab
+package (mmcv's range: requirements/mminstall.txt, also the extra ``mim``),
+so that pip never replaces a working, possibly CUDA, build. The tested
+versions are pinned in requirements/tested.txt (tools/install.sh).
+"""
 import os.path as osp
 
 from setuptools import find_packages, setup
 
 
 def read_requirements(name: str) -> list:
+    """The requirement lines of requirements/<name>, without comments."""
     path = osp.join(osp.dirname(__file__), 'requirements', name)
     with open(path) as f:
-        return [
-            line.strip() for line in f
-            if line.strip() and not line.startswith(('#', '-'))
-        ]
+        lines = [line.split('#', 1)[0].strip() for line in f]
+    return [line for line in lines if line and not line.startswith('-')]
 
 
 def read_version() -> str:

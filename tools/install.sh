@@ -3,16 +3,22 @@
 #
 #   bash tools/install.sh [--tests] [--reinstall]
 #
-# Does nothing when tools/misc/check_environment.py finds the whole stack
-# already installed (mmallnet from this checkout, every requirement met);
-# --reinstall runs the pip steps anyway.
-# Reuses a working torch + mmcv (with compiled ops) when one is importable.
-# Otherwise installs the tested stack: torch 2.14.1 + torchvision 0.29.1, and
-# mmcv 2.1.0 from a wheelhouse when one is given (MMCV_WHEELHOUSE or
-# PIP_FIND_LINKS), else built from source (CPU ops, C++20 for torch >= 2.13;
-# 20-45 minutes on 2 cores). Environment:
+# Installs the tested stack, at the versions of requirements/tested.txt
+# (this script writes none of them itself):
+#   1. torch + torchvision, unless both import already;
+#   2. mmcv with compiled ops, unless a working mmcv in the range of
+#      requirements/mminstall.txt (the range mmseg accepts) imports already:
+#      a working torch or mmcv is kept whatever its version (it may be a
+#      CUDA build); a missing mmcv comes from a wheelhouse when one is given
+#      (MMCV_WHEELHOUSE or PIP_FIND_LINKS), else it is built from source
+#      (CPU ops, C++20 for torch >= 2.13; 20-45 minutes on 2 cores);
+#   3. requirements/runtime.txt with the tested pins of the other packages
+#      (mmengine, mmsegmentation, mmpretrain), then mmallnet itself
+#      (pip install -e .) and, with --tests, requirements/tests.txt.
+# Does nothing when tools/misc/check_environment.py finds all of that
+# installed already; --reinstall runs the pip steps anyway. Environment:
 #   PYTHON           interpreter to install into (default: python3)
-#   MMCV_WHEELHOUSE  folder holding an mmcv-2.1.0 wheel for this torch
+#   MMCV_WHEELHOUSE  folder holding a wheel of the tested mmcv for this torch
 #                    (default: PIP_FIND_LINKS, else ../shared/wheels if present)
 #   FORCE_CUDA=1     build mmcv's CUDA ops as well (needs nvcc)
 set -euo pipefail
@@ -20,9 +26,6 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 PIP="$PYTHON -m pip"
-TORCH_VERSION=2.14.1
-TORCHVISION_VERSION=0.29.1
-MMCV_VERSION=2.1.0
 WITH_TESTS=0
 REINSTALL=0
 for arg in "$@"; do
@@ -39,18 +42,31 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # 0. Nothing to do? One interpreter checks everything (each pip call and
 # each torch import below costs seconds).
-REQUIREMENTS=(requirements/runtime.txt)
+REQUIREMENTS=(requirements/runtime.txt requirements/mminstall.txt)
 if [ "$WITH_TESTS" = 1 ]; then
   REQUIREMENTS+=(requirements/tests.txt)
 fi
 if [ "$REINSTALL" = 0 ] && $PYTHON -c "import packaging" >/dev/null 2>&1 \
-    && $PYTHON tools/misc/check_environment.py "${REQUIREMENTS[@]}"; then
+    && $PYTHON tools/misc/check_environment.py --tested \
+         "${REQUIREMENTS[@]}"; then
   exit 0
 fi
 
 log "python: $($PYTHON --version 2>&1) ($(command -v $PYTHON))"
 # pkg_resources is needed by the mmcv build and by mmseg:: config inheritance.
 $PIP install -q "setuptools<81" wheel packaging
+
+# The tested versions, read from requirements/tested.txt (needs packaging).
+PINS=$($PYTHON tools/misc/check_environment.py --versions torch torchvision \
+       mmcv mmengine)
+read -r TORCH_VERSION TORCHVISION_VERSION MMCV_VERSION MMENGINE_VERSION \
+  <<<"$PINS"
+# The tested pins step 3 installs (all but torch, torchvision, mmcv).
+TESTED_PINS=$($PYTHON tools/misc/check_environment.py --list-tested)
+TESTED=()
+while IFS= read -r pin; do
+  [ -z "$pin" ] || TESTED+=("$pin")
+done <<<"$TESTED_PINS"
 
 # 1. torch + torchvision
 if $PYTHON -c "import torch, torchvision" >/dev/null 2>&1; then
@@ -63,7 +79,7 @@ else
     "setuptools<81"
 fi
 
-# 2. mmcv with compiled ops (mmseg 1.2.2 needs >=2.0.0rc4,<2.2.0)
+# 2. mmcv with compiled ops, in the range of requirements/mminstall.txt
 mmcv_ok() {
   $PYTHON tools/misc/check_environment.py --mmcv-only >/dev/null 2>&1
 }
@@ -86,7 +102,7 @@ else
       "2 CPU cores (CPU ops only unless FORCE_CUDA=1)."
   build_dir=$(mktemp -d)
   # mmcv's setup.py imports pkg_resources: no build isolation, setuptools<81
-  $PIP install -q ninja psutil mmengine==0.10.7 "setuptools<81"
+  $PIP install -q ninja psutil "mmengine==$MMENGINE_VERSION" "setuptools<81"
   $PIP download -q --no-deps --no-binary :all: --no-build-isolation \
     -d "$build_dir" "mmcv==$MMCV_VERSION"
   tar -xzf "$build_dir"/mmcv-$MMCV_VERSION.tar.gz -C "$build_dir"
@@ -103,8 +119,9 @@ sys.exit(0 if V(torch.__version__.split('+')[0]) >= V('2.13') else 1)"; then
   mmcv_ok || { log "mmcv build finished but 'mmcv.ops' does not import"; exit 1; }
 fi
 
-# 3. OpenMMLab packages, mmallnet itself (editable) and test tools
-$PIP install -q -r requirements/runtime.txt
+# 3. OpenMMLab packages (runtime.txt at the tested pins), mmallnet itself
+# (editable) and test tools
+$PIP install -q -r requirements/runtime.txt "${TESTED[@]}"
 $PIP install -q --no-build-isolation --no-deps -e .
 if [ "$WITH_TESTS" = 1 ]; then
   $PIP install -q -r requirements/tests.txt

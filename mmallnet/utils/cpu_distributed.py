@@ -32,8 +32,10 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
                            'supported; use --launcher pytorch (gloo).')
     if not torch_dist.is_initialized():
         torch_dist.init_process_group(backend='gloo')
-    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
-    dist_cfg['backend'] = 'gloo'
+    # Not cfg.setdefault('env_cfg', {}): ConfigDict stores a copy of a new
+    # default, so the backend would be lost when env_cfg or its dist_cfg is
+    # missing. merge_from_dict creates them and keeps their other keys.
+    cfg.merge_from_dict({'env_cfg.dist_cfg.backend': 'gloo'})
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})
     wrapper.setdefault('type', 'MMDistributedDataParallel')
     wrapper.setdefault('broadcast_buffers', False)
