@@ -3,8 +3,8 @@
 # noise / rain / fog / blur; same data, schedule and iterations as the
 # multi-task baseline (mtl-baseline_r18-w32_1xb8-500_synthscenes-96x128.py).
 # The demo (allnet_r18-w32_1xb8-500_synthscenes-96x128.py) puts this neck
-# and head on the baseline's ResNet instead: in 500 iterations from scratch
-# this InternImage left semseg and normals behind the baseline (README).
+# and head on the baseline's ResNet instead. Results and the runs behind
+# the choices below: configs/allnet/README.md.
 _base_ = [
     '../_base_/models/allnet_internimage-t.py',
     '../_base_/datasets/synthscenes.py',
@@ -21,14 +21,11 @@ model = dict(
         drop_path_rate=0.0,
         out_indices=(0, 1, 2, 3)),
     neck=dict(in_channels=widths),
-    # 48-channel task streams (32 left semseg far behind the baseline).
-    # CTI and AFU at 1/16 and 1/32 only: at 1/4 and 1/8 they would cost
-    # about as much as the rest of the head on a CPU. Multi-scale fusion of
-    # each stream's states before its head (UPerNet's FPN bottleneck):
-    # depth, normals, boundaries and PSNR gain on SynthScenes; its convs are
-    # 1x1 here (3x3 costs about 0.1 s per iteration on 2 CPU cores). The
-    # restoration branch has 16 channels (the baseline's has 32): its
-    # full-resolution convs at 96x128 are the costliest layers on a CPU.
+    # 48-channel task streams. CTI and AFU at 1/16 and 1/32 only, where
+    # they are cheap on a CPU. Multi-scale fusion of each stream's states
+    # before its head (UPerNet's FPN bottleneck), with 1x1 convs to keep
+    # the CPU cost down. A 16-channel restoration branch (the baseline's
+    # has 32): its convs run at full resolution.
     decode_head=dict(
         in_channels=widths,
         channels=48,

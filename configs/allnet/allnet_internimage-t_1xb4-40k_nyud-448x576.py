@@ -1,6 +1,7 @@
 # ALLNet with InternImage-T on degraded NYUD-v2 (semseg, depth, normals,
 # boundary): 448x576 crops, batch 4, AdamW 6e-5 / wd 0.05, poly with a
-# 1500-iteration linear warm-up, 40k iterations (DESIGN §1.4).
+# 1500-iteration linear warm-up, 40k iterations (the paper's and
+# InternImage's segmentation recipe).
 _base_ = [
     '../_base_/models/allnet_internimage-t.py',
     '../_base_/datasets/nyud_multi_task.py',

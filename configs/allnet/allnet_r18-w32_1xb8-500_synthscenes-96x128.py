@@ -1,16 +1,12 @@
-# The demo: a small ALLNet on the multi-task baseline's encoder. The MaE
-# neck and TCR head of the small ALLNet
+# The demo (tools/run_demo.sh): a small ALLNet on the multi-task
+# baseline's encoder. The MaE neck and TCR head of the small ALLNet
 # (allnet_internimage-slim-w32_1xb8-500_synthscenes-96x128.py) on the slim
 # ResNet-18 (width 32) of mtl-baseline_r18-w32_1xb8-500_synthscenes-96x128.py,
 # both from scratch; same data, schedule and iterations as that baseline, so
 # the two differ only in what ALLNet adds after the encoder (as in the
-# paper's ablation, where every row shares one encoder). In 500 CPU
-# iterations from scratch the slim InternImage learns semantics more slowly
-# than this ResNet (README, ALLNet section); with the ResNet the small
-# ALLNet is ahead of the baseline on semseg, normals and boundaries in every
-# run so far, and on PSNR by 0.01-0.5 dB per seed. 3x3 multi-scale fusion
-# convs (affordable: the ResNet is cheaper than the slim InternImage);
-# 6.75 M parameters; run_demo.sh takes 832 s on 2 CPU cores.
+# paper's ablation, where every row shares one encoder). 3x3 multi-scale
+# fusion convs: the ResNet is cheaper than the slim InternImage.
+# Results and times: configs/allnet/README.md.
 _base_ = ['./allnet_internimage-slim-w32_1xb8-500_synthscenes-96x128.py']
 model = dict(
     backbone=dict(

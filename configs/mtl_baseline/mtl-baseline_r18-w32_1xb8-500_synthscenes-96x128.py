@@ -1,6 +1,7 @@
 # The demo's multi-task baseline: a slim ResNet-18 trained from scratch
 # on SynthScenes with random noise / rain / fog / blur, evaluated on the
-# fixed degraded val split. Sized to train on 2 CPU cores in a few minutes.
+# fixed degraded val split. Sized to train on a CPU (results and times:
+# configs/mtl_baseline/README.md).
 _base_ = [
     '../_base_/models/mtl_baseline_r18.py',
     '../_base_/datasets/synthscenes.py',

@@ -1,7 +1,7 @@
-# ALLNet (DESIGN §1): InternImage-T encoder -> MaE neck (Unified Expert +
-# image-routed mixture of complexity experts, 'dual' streams) -> TCR head
-# (SKFF, coarse-to-fine, CTI with task tokens, AFU) -> task heads and the
-# restoration head. Routing aux loss weight 0.01.
+# ALLNet (configs/allnet/README.md): InternImage-T encoder -> MaE neck
+# (Unified Expert + image-routed mixture of complexity experts, 'dual'
+# streams) -> TCR head (SKFF, coarse-to-fine, CTI with task tokens, AFU)
+# -> task heads and the restoration head. Routing aux loss weight 0.01.
 norm_cfg = dict(type='BN', requires_grad=True)
 widths = [64, 128, 256, 512]
 data_preprocessor = dict(

@@ -1,5 +1,5 @@
-# InternImage-style segmentation schedule (DESIGN §1.4): AdamW lr 6e-5,
-# wd 0.05, poly decay over all 40k iterations multiplied by a 1500-iter
+# InternImage-style segmentation schedule (the paper's recipe): AdamW lr
+# 6e-5, wd 0.05, poly decay over all 40k iterations multiplied by a 1500-iter
 # linear warm-up (mmcv 1.x 'poly' with warmup; the two schedulers start at
 # 0 and compose multiplicatively).
 _base_ = ['mmseg::_base_/schedules/schedule_40k.py']
