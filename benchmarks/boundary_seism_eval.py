@@ -1,6 +1,6 @@
 """Benchmark the SEISM boundary evaluation on NYUD-sized synthetic images.
 
-Times :func:`mmallnet.evaluation.boundary_seism.evaluate_boundary_images`
+Times :func:`mmallnet.evaluation.functional.seism.evaluate_boundary_images`
 (NMS, 101 thresholds, thinning, pixel correspondence with
 ``max_dist=0.011``) on ``--num-images`` synthetic 425x560 prediction /
 label-map pairs, with ``--workers`` processes, and prints images/s, the
@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
 
-    from mmallnet.evaluation import boundary_seism as S
+    from mmallnet.evaluation.functional import seism as S
 
     n = args.num_images
     t0 = time.perf_counter()

@@ -1,3 +1,4 @@
+from .base_multi_task_dataset import BaseMultiTaskDataset
 from .degraded_benchmark import (
     DegradedBenchmarkDataset,
     benchmark_sets,
@@ -14,8 +15,8 @@ from .synthscenes import SynthScenesDataset
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'DegradedBenchmarkDataset', 'benchmark_sets', 'load_manifest',
-    'make_degraded_benchmark',
+    'BaseMultiTaskDataset', 'DegradedBenchmarkDataset', 'benchmark_sets',
+    'load_manifest', 'make_degraded_benchmark',
     'NYUD_CLASSES', 'NYUDMultiTaskDataset', 'PASCAL_CONTEXT_MT_CLASSES',
     'PASCAL_PARTS_CLASSES', 'PascalContextMultiTaskDataset',
     'SynthScenesDataset'

@@ -1,14 +1,12 @@
 """PASCAL-Context multi-task dataset in the PASCAL_MT layout."""
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
-from mmengine.dataset import BaseDataset
 from mmseg.registry import DATASETS
 
 from mmallnet.structures import check_tasks
 
-from .degraded_benchmark import attach_degraded_copy
-from .id_list import read_id_list
+from .base_multi_task_dataset import BaseMultiTaskDataset
 
 PASCAL_CONTEXT_MT_CLASSES = (
     'background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus',
@@ -43,7 +41,7 @@ def voc_palette(num_classes: int) -> List[List[int]]:
 
 
 @DATASETS.register_module()
-class PascalContextMultiTaskDataset(BaseDataset):
+class PascalContextMultiTaskDataset(BaseMultiTaskDataset):
     """PASCAL-Context multi-task dataset (PASCAL_MT layout).
 
     Layout under ``data_root``::
@@ -72,15 +70,9 @@ class PascalContextMultiTaskDataset(BaseDataset):
         tasks (Sequence[str]): Tasks to load, among semseg, parts, saliency,
             normals, boundary. Default all five.
         ann_file (str): Id list, relative to ``data_root``. Default ''.
-        degraded_root (str, optional): A fixed degraded copy of this split
-            (``tools/misc/make_degraded_benchmark.py``). With
-            ``degradation``, each data info also gets ``degraded_img_path``
-            and the manifest's ``degradation_type`` (set name) and
-            ``degradation_params``, for :class:`LoadDegradedImage`; an id
-            missing from the copy raises. Default None.
-        degradation (str, optional): Set of the copy, e.g. ``'noise_25'``,
-            ``'fog'``. Default None.
-        **kwargs: Passed to :class:`mmengine.dataset.BaseDataset`.
+        **kwargs: Passed to :class:`BaseMultiTaskDataset`
+            (``degraded_root`` and ``degradation``: a fixed degraded copy)
+            and :class:`mmengine.dataset.BaseDataset`.
     """
 
     METAINFO = dict(
@@ -90,6 +82,7 @@ class PascalContextMultiTaskDataset(BaseDataset):
         parts_palette=voc_palette(len(PASCAL_PARTS_CLASSES)))
 
     SUPPORTED_TASKS = ('semseg', 'parts', 'saliency', 'normals', 'boundary')
+    SPLIT_DIR = osp.join('ImageSets', 'Context')
     IMG_DIR = 'JPEGImages'
     IMG_SUFFIX = '.jpg'
     #: Semseg folders, in order of preference.
@@ -107,14 +100,7 @@ class PascalContextMultiTaskDataset(BaseDataset):
                  tasks: Sequence[str] = ('semseg', 'parts', 'saliency',
                                          'normals', 'boundary'),
                  ann_file: str = '',
-                 degraded_root: Optional[str] = None,
-                 degradation: Optional[str] = None,
                  **kwargs) -> None:
-        if (degraded_root is None) != (degradation is None):
-            raise ValueError(f'{type(self).__name__}: give both '
-                             '`degraded_root` and `degradation` or neither.')
-        self.degraded_root = degraded_root
-        self.degradation = degradation
         where = f'{type(self).__name__}.tasks'
         self.tasks = check_tasks(tasks, where)
         for task in self.tasks:
@@ -122,15 +108,8 @@ class PascalContextMultiTaskDataset(BaseDataset):
                 raise KeyError(f'Task {task!r} in `{where}` has no '
                                'PASCAL-Context annotation; supported: '
                                f'{list(self.SUPPORTED_TASKS)}.')
-        self.split = split
-        ann_file = ann_file or osp.join('ImageSets', 'Context',
-                                        f'{split}.txt')
-        super().__init__(data_root=data_root, ann_file=ann_file, **kwargs)
-
-    def _missing(self, path: str, img_id: str, what: str) -> None:
-        raise FileNotFoundError(
-            f'{type(self).__name__}: {what} file {path} listed by '
-            f'{self.ann_file} (id {img_id!r}) does not exist.')
+        super().__init__(data_root=data_root, split=split, ann_file=ann_file,
+                         **kwargs)
 
     def _semseg_path(self, img_id: str) -> str:
         candidates = [
@@ -145,50 +124,44 @@ class PascalContextMultiTaskDataset(BaseDataset):
             f'(listed by {self.ann_file}); looked for '
             f'{" and ".join(candidates)}.')
 
-    def load_data_list(self) -> List[dict]:
-        """Read the id list and check every image and annotation file.
+    def parse_data_info(self, img_id: str) -> dict:
+        """Image and annotation paths of one id, all checked to exist.
+
+        Args:
+            img_id (str): Image id.
 
         Returns:
-            list[dict]: One data info per id.
+            dict: ``img_path``, ``img_id``, ``ann_paths`` (task -> file),
+            ``seg_fields``, ``reduce_zero_label`` and, with normals,
+            ``context_label_path``.
         """
-        ids = read_id_list(self.ann_file, type(self).__name__, self.split)
-        data_list = []
-        for img_id in ids:
-            img_path = osp.join(self.data_root, self.IMG_DIR,
-                                img_id + self.IMG_SUFFIX)
-            if not osp.isfile(img_path):
-                self._missing(img_path, img_id, 'image')
-            context_label_path = osp.join(self.data_root,
-                                          self.CONTEXT_LABEL_DIR,
-                                          img_id + '.mat')
-            ann_paths = {}
-            for task in self.tasks:
-                if task == 'semseg':
-                    path = self._semseg_path(img_id)
-                elif task == 'boundary':
-                    path = context_label_path
-                else:
-                    folder, suffix = self.TASK_FILES[task]
-                    path = osp.join(self.data_root, folder, img_id + suffix)
-                if not osp.isfile(path):
-                    self._missing(path, img_id, f'{task} annotation')
-                ann_paths[task] = path
-            info = dict(
-                img_path=img_path,
-                img_id=img_id,
-                ann_paths=ann_paths,
-                seg_fields=[],
-                reduce_zero_label=False)
-            if 'normals' in self.tasks:
-                if not osp.isfile(context_label_path):
-                    self._missing(context_label_path, img_id,
-                                  'Context LabelMap (normals mask)')
-                info['context_label_path'] = context_label_path
-            data_list.append(info)
-        if self.degraded_root is not None:
-            attach_degraded_copy(data_list, self.degraded_root,
-                                 self.degradation, type(self).__name__)
-        return data_list
+        img_path = osp.join(self.data_root, self.IMG_DIR,
+                            img_id + self.IMG_SUFFIX)
+        self.check_file(img_path, img_id, 'image file')
+        context_label_path = osp.join(self.data_root, self.CONTEXT_LABEL_DIR,
+                                      img_id + '.mat')
+        ann_paths = {}
+        for task in self.tasks:
+            if task == 'semseg':
+                path = self._semseg_path(img_id)
+            elif task == 'boundary':
+                path = context_label_path
+            else:
+                folder, suffix = self.TASK_FILES[task]
+                path = osp.join(self.data_root, folder, img_id + suffix)
+            self.check_file(path, img_id, f'{task} annotation file')
+            ann_paths[task] = path
+        info = dict(
+            img_path=img_path,
+            img_id=img_id,
+            ann_paths=ann_paths,
+            seg_fields=[],
+            reduce_zero_label=False)
+        if 'normals' in self.tasks:
+            self.check_file(context_label_path, img_id,
+                            'Context LabelMap (normals mask) file')
+            info['context_label_path'] = context_label_path
+        return info
 
 
 __all__ = [

@@ -18,8 +18,8 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-from mmallnet.datasets.synthscenes_generator import encode_normals
 from mmallnet.structures import RESTORED_IMG_KEY, TASK_SPECS
+from mmallnet.utils.dense_maps import encode_normals
 
 from .functional import to_numpy
 

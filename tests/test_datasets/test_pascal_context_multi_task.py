@@ -4,28 +4,15 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
-import scipy.io
 import torch
-from mmcv.transforms import LoadImageFromFile
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmseg.registry import DATASETS
 from torch.utils.data import DataLoader
 
 from mmallnet.datasets import PascalContextMultiTaskDataset
-from mmallnet.datasets.transforms import (
-    IgnoreEmptyParts,
-    LoadPascalContextAnnotations,
-)
-from mmallnet.datasets.transforms.pascal_context import (
-    NORMALS_VALID_CONTEXT_CLASSES,
-    context_label_edges,
-    load_human_parts,
-    thin_binary,
-)
+from mmallnet.datasets.transforms import LoadPascalContextAnnotations
 from mmallnet.structures import MultiTaskDataSample
-from mmallnet.testing import write_pascal_context
-from mmallnet.testing.pascal_context import SAMPLE_SPECS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASE_CONFIG = osp.join(REPO, 'configs', '_base_', 'datasets',
@@ -38,35 +25,8 @@ PIPELINE = [
 ]
 
 
-@pytest.fixture
-def pascal_root(tmp_path):
-    """The 4-image PASCAL-Context tree of :func:`write_pascal_context`."""
-    return write_pascal_context(str(tmp_path / 'PASCALContext'))
-
-
-def _load(root, img_id, tasks=None):
-    dataset = PascalContextMultiTaskDataset(
-        data_root=root, split=SAMPLE_SPECS[img_id][0])
-    info = next(
-        dataset.get_data_info(i) for i in range(len(dataset))
-        if dataset.get_data_info(i)['img_id'] == img_id)
-    results = LoadImageFromFile()(dict(info))
-    return LoadPascalContextAnnotations(tasks)(results)
-
-
 def _ids(dataset):
     return [dataset.get_data_info(i)['img_id'] for i in range(len(dataset))]
-
-
-def _two_region_edges(shape, split_col):
-    """Thinned Laplacian edge of a left/right label map.
-
-    The Laplacian marks columns split_col - 1 and split_col; thinning keeps
-    the left column, without its top pixel.
-    """
-    edges = np.zeros(shape, np.uint8)
-    edges[1:, split_col - 1] = 1
-    return edges
 
 
 def test_split_lists_and_paths(pascal_root):
@@ -113,119 +73,6 @@ def test_task_subset(pascal_root):
     assert 'context_label_path' not in info
 
 
-def test_normals_whitelist_has_170_ids():
-    assert len(NORMALS_VALID_CONTEXT_CLASSES) == 170
-    assert NORMALS_VALID_CONTEXT_CLASSES[427] == 'tvmonitor'
-    assert 431 not in NORMALS_VALID_CONTEXT_CLASSES  # 'unknown'
-    assert 360 not in NORMALS_VALID_CONTEXT_CLASSES  # 'sky'
-
-
-@pytest.mark.parametrize('img_id', sorted(SAMPLE_SPECS))
-def test_loaded_values(pascal_root, img_id):
-    sample = pascal_root['samples'][img_id]
-    results = _load(pascal_root['root'], img_id)
-    assert results['seg_fields'] == [
-        'gt_seg_map', 'gt_parts', 'gt_saliency', 'gt_normal', 'gt_boundary'
-    ]
-    assert results['reduce_zero_label'] is False
-
-    semseg = results['gt_seg_map']
-    assert semseg.dtype == np.uint8
-    np.testing.assert_array_equal(semseg, sample['semseg'])
-    assert (semseg[:3, :5] == 255).all()  # ignore is kept as 255
-
-    np.testing.assert_array_equal(results['gt_parts'], sample['parts'])
-
-    saliency = results['gt_saliency']
-    np.testing.assert_array_equal(saliency, sample['saliency'])
-    # stored 127, 128, 0, 255 -> v / 255 > 0.5
-    np.testing.assert_array_equal(saliency[0, :4], [0, 1, 0, 1])
-
-    normals = results['gt_normal']
-    assert normals.dtype == np.float32 and normals.shape == (40, 48, 3)
-    np.testing.assert_allclose(normals, sample['normals'], atol=1e-6)
-
-    boundary = results['gt_boundary']
-    assert boundary.dtype == np.uint8
-    np.testing.assert_array_equal(
-        boundary, _two_region_edges((40, 48), sample['split_col']))
-
-
-def test_semseg_prefers_voc12_over_context(pascal_root):
-    sample = pascal_root['samples']['2008_000002']
-    results = _load(pascal_root['root'], '2008_000002', ['semseg'])
-    decoy = cv2.imread(
-        osp.join(pascal_root['root'], 'semseg', 'pascal-context',
-                 '2008_000002.png'), cv2.IMREAD_UNCHANGED)
-    assert not np.array_equal(decoy, sample['semseg'])
-    np.testing.assert_array_equal(results['gt_seg_map'], sample['semseg'])
-
-
-def test_human_part_ids(pascal_root):
-    parts = _load(pascal_root['root'], '2008_000002', ['parts'])['gt_parts']
-    assert parts.dtype == np.uint8
-    assert parts[4, 15] == 1  # hair (over head)
-    assert parts[7, 15] == 1  # head
-    assert parts[12, 20] == 2  # torso
-    assert parts[15, 11] == 4  # lhand, painted after torso
-    assert parts[11, 8] == 3  # luarm
-    assert parts[25, 12] == 5  # ruleg
-    assert parts[32, 18] == 6  # lfoot
-    assert parts[33, 9] == 0  # inside the person, no part
-    assert parts[32, 32] == 0  # cat head: not a person part
-    assert parts[1, 44] == 0  # person without parts
-    assert parts[39, 0] == 0
-    assert set(np.unique(parts)) == {0, 1, 2, 3, 4, 5, 6}
-    # images without a person with parts are entirely ignored
-    for img_id in ('2008_000003', '2008_000007', '2008_000008'):
-        parts = _load(pascal_root['root'], img_id, ['parts'])['gt_parts']
-        assert parts.shape == (40, 48) and (parts == 255).all(), img_id
-
-
-def test_normals_masked_by_context_class(pascal_root):
-    root, samples = pascal_root['root'], pascal_root['samples']
-    for img_id, valid in (('2008_000002', 'left'), ('2008_000007', 'all'),
-                          ('2008_000008', 'none')):
-        sample = samples[img_id]
-        normals = _load(root, img_id, ['normals'])['gt_normal']
-        decoded = sample['normals_png'].astype(np.float32) * 2 / 255 - 1
-        col = sample['split_col']
-        if valid == 'left':  # table (whitelisted) | sky (not)
-            np.testing.assert_allclose(normals[:, :col], decoded[:, :col],
-                                       atol=1e-6)
-            assert (normals[:, col:] == 0).all()
-        elif valid == 'all':  # ceiling | wall
-            np.testing.assert_allclose(normals, decoded, atol=1e-6)
-        else:  # sky | mountain
-            assert (normals == 0).all()
-
-
-def test_context_label_edges_two_regions():
-    label = np.full((8, 10), 360, np.uint16)
-    label[:, :4] = 397
-    expected = np.zeros((8, 10), np.uint8)
-    expected[1:, 3] = 1
-    np.testing.assert_array_equal(context_label_edges(label), expected)
-    assert not context_label_edges(np.full((5, 5), 7)).any()
-
-
-def test_thin_binary():
-    # the example of skimage.morphology.thin's documentation
-    square = np.zeros((7, 7), bool)
-    square[1:-1, 2:-2] = 1
-    square[0, 1] = 1
-    expected = np.zeros((7, 7), np.uint8)
-    expected[0, 1] = expected[1, 2] = 1
-    expected[2:5, 3] = 1
-    np.testing.assert_array_equal(thin_binary(square), expected)
-    # a 2-pixel-wide band becomes a single line; thin lines are kept
-    band = np.zeros((6, 12), bool)
-    band[2:4, 1:11] = 1
-    thinned = thin_binary(band)
-    assert (thinned <= band).all() and thinned.sum(axis=0).max() == 1
-    np.testing.assert_array_equal(thin_binary(thinned), thinned)
-
-
 def test_pipeline_packs_all_targets(pascal_root):
     root = pascal_root['root']
     dataset = PascalContextMultiTaskDataset(
@@ -250,17 +97,6 @@ def test_pipeline_packs_all_targets(pascal_root):
                                raw['normals'].transpose(2, 0, 1), atol=1e-6)
     assert sample.gt_boundary.data.dtype == torch.float32
     assert sample.gt_boundary.data.sum() == 39
-
-
-def test_ignore_empty_parts():
-    transform = IgnoreEmptyParts()
-    only_bg = dict(gt_parts=np.array([[0, 255], [0, 0]], np.uint8))
-    np.testing.assert_array_equal(transform(only_bg)['gt_parts'],
-                                  np.full((2, 2), 255))
-    with_part = np.array([[0, 255], [3, 0]], np.uint8)
-    out = transform(dict(gt_parts=with_part.copy()))['gt_parts']
-    np.testing.assert_array_equal(out, with_part)
-    assert transform(dict(img=1)) == dict(img=1)
 
 
 def test_unknown_and_unsupported_tasks(pascal_root):
@@ -316,56 +152,6 @@ def test_file_removed_after_build_names_the_file(pascal_root):
     os.remove(path)
     with pytest.raises(FileNotFoundError, match=path):
         dataset[0]
-
-
-def test_malformed_mat_files_name_file_and_field(pascal_root):
-    root = pascal_root['root']
-    label_path = osp.join(root, 'pascal-context', 'trainval',
-                          '2008_000002.mat')
-    scipy.io.savemat(label_path, {'Labels': np.zeros((40, 48), np.uint16)})
-    with pytest.raises(KeyError, match=r'2008_000002\.mat.*"LabelMap"'):
-        _load(root, '2008_000002', ['boundary'])
-
-    parts_path = osp.join(root, 'human_parts', '2008_000002.mat')
-    scipy.io.savemat(parts_path, {'objects': np.zeros((1, 1))})
-    with pytest.raises(KeyError, match=r'2008_000002\.mat.*"anno"'):
-        _load(root, '2008_000002', ['parts'])
-
-    with open(parts_path, 'wb') as f:
-        f.write(b'not a mat file')
-    with pytest.raises(ValueError, match='Could not read MATLAB file'):
-        load_human_parts(parts_path, (40, 48))
-
-
-def test_unknown_part_name_is_an_error(tmp_path):
-    mask = np.ones((4, 5), np.uint8)
-    parts = np.zeros((1, 1), dtype=[('part_name', 'O'), ('mask', 'O')])
-    parts[0, 0] = ('lwing', mask)
-    objects = np.zeros((1, 1),
-                       dtype=[('class', 'O'), ('class_ind', 'O'),
-                              ('mask', 'O'), ('parts', 'O')])
-    objects[0, 0] = ('person', np.array([[15.]]), mask, parts)
-    path = str(tmp_path / 'x.mat')
-    scipy.io.savemat(path, {'anno': {'imname': 'x', 'objects': objects}})
-    with pytest.raises(ValueError,
-                       match=r"objects\(1\)\.parts\(1\).*'lwing'"):
-        load_human_parts(path, (4, 5))
-    parts[0, 0] = ('head', mask)
-    objects[0, 0] = ('person', np.array([[15.]]), mask, parts)
-    scipy.io.savemat(path, {'anno': {'imname': 'x', 'objects': objects}})
-    assert (load_human_parts(path, (4, 5)) == 1).all()
-    with pytest.raises(ValueError, match=r'Size mismatch.*x\.mat'):
-        load_human_parts(path, (8, 5))
-
-
-def test_semseg_label_out_of_range(pascal_root):
-    root = pascal_root['root']
-    path = osp.join(root, 'semseg', 'pascal-context', '2008_000003.png')
-    label = np.zeros((40, 48), np.uint8)
-    label[0, 0] = 21
-    cv2.imwrite(path, label)
-    with pytest.raises(ValueError, match=r'2008_000003\.png.*\[21\]'):
-        _load(root, '2008_000003', ['semseg'])
 
 
 def _config_dataset(cfg, loader, root):

@@ -14,8 +14,28 @@ from types import ModuleType
 from typing import List, Optional
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-MODULE_FILE = osp.join(REPO_ROOT, 'mmallnet', 'datasets',
-                       'synthscenes_generator.py')
+PACKAGE_DIR = osp.join(REPO_ROOT, 'mmallnet', 'datasets',
+                       'synthscenes_generator')
+#: Modules outside the generator package that it imports (numpy / scipy
+#: only), loaded by file too when the ``mmallnet`` package cannot be.
+DEPENDENCIES = {
+    'mmallnet.utils.dense_maps':
+    osp.join(REPO_ROOT, 'mmallnet', 'utils', 'dense_maps.py'),
+}
+
+
+def _exec_file(name: str, path: str, package: bool = False) -> ModuleType:
+    """Load ``path`` as module ``name`` (a package if ``package``)."""
+    if package:
+        spec = importlib.util.spec_from_file_location(
+            name, osp.join(path, '__init__.py'),
+            submodule_search_locations=[path])
+    else:
+        spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # so worker processes can unpickle
+    spec.loader.exec_module(module)
+    return module
 
 
 def load_generator() -> ModuleType:
@@ -24,7 +44,8 @@ def load_generator() -> ModuleType:
     Tries the installed / importable package first, then the repository
     this script lives in. The generator only needs numpy, OpenCV and
     mmengine, so if a package ``__init__`` on the way fails to import, the
-    module file is loaded on its own.
+    generator package and its :data:`DEPENDENCIES` are loaded from their
+    files on their own.
     """
     name = 'mmallnet.datasets.synthscenes_generator'
     try:
@@ -36,16 +57,16 @@ def load_generator() -> ModuleType:
     try:
         return importlib.import_module(name)
     except Exception as exc:  # a broken package __init__
-        if not osp.isfile(MODULE_FILE):
+        if not osp.isfile(osp.join(PACKAGE_DIR, '__init__.py')):
             raise ImportError(
                 f'cannot import mmallnet.datasets.synthscenes_generator '
-                f'and {MODULE_FILE} does not exist') from exc
-    spec = importlib.util.spec_from_file_location(
-        'mmallnet_synthscenes_generator', MODULE_FILE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # so worker processes can unpickle
-    spec.loader.exec_module(module)
-    return module
+                f'and {PACKAGE_DIR} is not a package') from exc
+    # registered under their real names, so the generator's absolute
+    # imports find them without running the broken package __init__
+    for dep, path in DEPENDENCIES.items():
+        _exec_file(dep, path)
+    return _exec_file('mmallnet_synthscenes_generator', PACKAGE_DIR,
+                      package=True)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

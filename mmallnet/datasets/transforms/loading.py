@@ -8,6 +8,7 @@ from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from mmallnet.structures import TASK_SPECS, check_tasks
+from mmallnet.utils.dense_maps import decode_normals
 
 
 def _read_png(path: str, flag: int) -> np.ndarray:
@@ -67,11 +68,11 @@ def load_normals(path: str) -> np.ndarray:
     """Decode a normals PNG: n = 2 v / 255 - 1, channels R, G, B = x, y, z.
 
     Returns:
-        np.ndarray: (H, W, 3) float32 (not re-normalised).
+        np.ndarray: (H, W, 3) float32 (not re-normalised), see
+        :func:`mmallnet.utils.dense_maps.decode_normals`.
     """
     normals = _read_png(path, cv2.IMREAD_COLOR)
-    normals = cv2.cvtColor(normals, cv2.COLOR_BGR2RGB)
-    return normals.astype(np.float32) * (2.0 / 255.0) - 1.0
+    return decode_normals(cv2.cvtColor(normals, cv2.COLOR_BGR2RGB))
 
 
 def load_binary(path: str) -> np.ndarray:
@@ -94,6 +95,26 @@ _LOADERS = {
     'boundary': load_binary,
     'saliency': load_binary,
 }
+
+
+def annotation_paths(results: Dict, owner: str) -> Dict[str, str]:
+    """``results['ann_paths']``, the task -> file dict set by the dataset.
+
+    Args:
+        results (dict): Transform results.
+        owner (str): The transform, for the error message.
+
+    Returns:
+        dict[str, str]: Task -> annotation file.
+
+    Raises:
+        KeyError: ``results`` has no ``ann_paths``.
+    """
+    ann_paths = results.get('ann_paths')
+    if ann_paths is None:
+        raise KeyError(f"{owner} needs results['ann_paths'] (dict task -> "
+                       'annotation file) from the dataset.')
+    return ann_paths
 
 
 def annotation_path(results: Dict, task: str) -> str:
@@ -174,11 +195,7 @@ class LoadMultiTaskAnnotations(BaseTransform):
         self.reduce_zero_label = reduce_zero_label
 
     def transform(self, results: Dict) -> Dict:
-        ann_paths = results.get('ann_paths')
-        if ann_paths is None:
-            raise KeyError('LoadMultiTaskAnnotations needs '
-                           "results['ann_paths']"
-                           ' (dict task -> annotation file) from the dataset.')
+        ann_paths = annotation_paths(results, 'LoadMultiTaskAnnotations')
         tasks = self.tasks if self.tasks is not None else check_tasks(
             ann_paths, "results['ann_paths']")
         reduce_zero_label = self.reduce_zero_label

@@ -12,12 +12,11 @@ from mmengine.structures import BaseDataElement
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-from mmallnet.datasets.transforms.pascal_context import (
-    load_context_label_map,
-)
-from mmallnet.evaluation import boundary_seism as S
+from mmallnet.evaluation.functional import seism as S
+from mmallnet.evaluation.functional.seism.io import as_map
 from mmallnet.evaluation.prediction_writer import sample_name
 from mmallnet.structures import TASK_SPECS
+from mmallnet.utils.dense_maps import load_context_label_map
 
 from .multi_task_metric import DEGRADATION_ORDER
 
@@ -62,7 +61,7 @@ class BoundarySEISMMetric(BaseMetric):
     """Boundary detection odsF / oisF / AP following SEISM.
 
     The protocol of the MATLAB SEISM toolbox as the multi-task papers run
-    it (see :mod:`mmallnet.evaluation.boundary_seism`): the prediction is
+    it (see :mod:`mmallnet.evaluation.functional.seism`): the prediction is
     quantised to the uint8 PNG SEISM would read, NMS'd (Dollár, on the
     unsmoothed map), cut at the 101 HED thresholds, thinned, and matched
     one-to-one to the thinned ``seg2bmap`` ground truth within
@@ -107,9 +106,10 @@ class BoundarySEISMMetric(BaseMetric):
             diagonal (NYUD 0.011, PASCAL-Context 0.0075). Default 0.0075.
         thresholds (Sequence[float], optional): Defaults to SEISM's 101 HED
             thresholds (0.001, 0.01, ..., 0.99, 0.999).
-        gt_format (str): ``'label'`` (:func:`~.boundary_seism.seg2bmap`
-            then thin, as SEISM) or ``'boundary'`` (already a boundary
-            map: thin only). Default 'label'.
+        gt_format (str): ``'label'`` (``seg2bmap`` then thin, as SEISM;
+            :func:`~mmallnet.evaluation.functional.seism.seg2bmap`) or
+            ``'boundary'`` (already a boundary map: thin only). Default
+            'label'.
         gt_dir (str, optional): Read the ground truth from
             ``<gt_dir>/<id>.mat`` (``LabelMap``) or ``<id>.png`` instead
             of the sample's ``gt_boundary``. Default None.
@@ -126,12 +126,13 @@ class BoundarySEISMMetric(BaseMetric):
             PNGs) or ``'round'``:
             score the uint8 PNG values ``q / 255`` that SEISM would read
             (and write them so); None scores the float map.
-        strict (bool): Edge pixels are ``E > t`` (default) or ``E >= t``
-            (``False``; what SEISM's current ``read_one_cont_png`` does).
+        strict (bool): Edge pixels are ``E > t`` (default: the active line
+            of SEISM's current ``read_one_cont_png``) or ``E >= t``
+            (``False``: the line commented out there, an older variant).
         nms (bool): Apply SEISM's NMS. Default True.
         matching (str): ``'max_cardinality'`` (default, fast) or
             ``'min_cost'``; see
-            :func:`~mmallnet.evaluation.boundary_seism.seism_image_counts`.
+            :func:`~mmallnet.evaluation.functional.seism.seism_image_counts`.
         ignore_index (float): ``gt_boundary`` value of ignored / padded
             pixels; they are set to 0 (no boundary) and an image whose
             ground truth is entirely ignored is skipped. Default 255.
@@ -231,7 +232,7 @@ class BoundarySEISMMetric(BaseMetric):
             value = value.to_dict()
         if isinstance(value, dict):
             value = value['data']
-        return S._as_map(value, field)
+        return as_map(value, field)
 
     def _job_kwargs(self) -> dict:
         return dict(

@@ -1,27 +1,19 @@
-"""Exact-geometry and on-disk tests of the SynthScenes generator."""
-import importlib.util
-import json
-import os
-import os.path as osp
-
+"""Exact geometry of rendered SynthScenes images (render and raycast)."""
 import cv2
 import numpy as np
 import pytest
 
-from mmallnet.datasets import synthscenes_generator as ssg
 from mmallnet.datasets.synthscenes_generator import (
     SYNTHSCENES_CLASSES,
-    SYNTHSCENES_PALETTE,
     camera_intrinsics,
-    generate_synthscenes,
-    is_synthscenes_complete,
+    raycast,
+    render,
     render_scene,
     sample_scene,
 )
 
 H, W = 24, 32
 KEYS = ('img', 'semseg', 'depth', 'normals', 'boundary', 'saliency')
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _world_points(scene: dict, depth: np.ndarray) -> np.ndarray:
@@ -40,25 +32,6 @@ def _rays_cam(h: int, w: int) -> np.ndarray:
     v, u = np.mgrid[0:h, 0:w]
     return np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1],
                      np.ones((h, w))], axis=-1)
-
-
-def test_classes_and_palette():
-    assert len(SYNTHSCENES_CLASSES) >= 8
-    assert len(set(SYNTHSCENES_CLASSES)) == len(SYNTHSCENES_CLASSES)
-    assert SYNTHSCENES_CLASSES[:3] == ('wall', 'floor', 'ceiling')
-    assert len(SYNTHSCENES_PALETTE) == len(SYNTHSCENES_CLASSES)
-    for color in SYNTHSCENES_PALETTE:
-        assert len(color) == 3
-        assert all(isinstance(c, int) and 0 <= c <= 255 for c in color)
-
-
-def test_camera_intrinsics():
-    K = camera_intrinsics(120, 160)
-    f = 80 / np.tan(np.radians(ssg.HFOV_DEG) / 2)
-    np.testing.assert_allclose(
-        K, [[f, 0, 79.5], [0, f, 59.5], [0, 0, 1]], rtol=0, atol=1e-12)
-    with pytest.raises(ValueError, match='height'):
-        camera_intrinsics(0, 4)
 
 
 def test_render_scene_outputs():
@@ -98,21 +71,6 @@ def test_render_scene_deterministic_and_order_independent():
         a1['depth'].tobytes()
     with pytest.raises(ValueError, match='seed'):
         render_scene(-1, H, W)
-
-
-def test_scene_variety():
-    counts = []
-    for index in range(20):
-        scene = sample_scene(3, index)
-        counts.append(len(scene['objects']))
-        lo, hi = scene['room_lo'], scene['room_hi']
-        assert (lo < scene['cam_position']).all()
-        assert (scene['cam_position'] < hi).all()
-        rot = scene['cam_rotation']
-        np.testing.assert_allclose(rot.T @ rot, np.eye(3), atol=1e-12)
-        assert np.linalg.det(rot) == pytest.approx(1.0)
-    assert min(counts) >= 3 and max(counts) <= 7
-    assert len(set(counts)) > 1
 
 
 @pytest.mark.parametrize('index', [0, 1, 2, 5])
@@ -254,11 +212,11 @@ def test_nearest_hit_without_culling(index):
     out = render_scene(6, h, w, index=index)
     rays = _rays_cam(h, w).reshape(-1, 3) @ scene['cam_rotation'].T
     o = tuple(scene['cam_position'])
-    t, _ = ssg._hit_room(o, tuple(rays.T), scene['room_lo'],
+    t, _ = raycast.hit_room(o, tuple(rays.T), scene['room_lo'],
                          scene['room_hi'])
     for surf in scene['surfaces']:
         if surf['kind'] != 'plane':
-            ts, _ = ssg._HIT_FUNCS[surf['kind']](o, tuple(rays.T), surf)
+            ts, _ = raycast.HIT_FUNCS[surf['kind']](o, tuple(rays.T), surf)
             t = np.minimum(t, ts)
     np.testing.assert_array_equal(out['depth'].ravel(), t.astype(np.float32))
 
@@ -268,7 +226,7 @@ def test_floor_only_scene_geometry(monkeypatch):
     scene = sample_scene(0, 0)
     planes = [s for s in scene['surfaces'] if s['kind'] == 'plane']
     monkeypatch.setattr(
-        ssg, 'sample_scene',
+        render, 'sample_scene',
         lambda seed, index=0: dict(scene, surfaces=planes, objects=[]))
     out = render_scene(0, H, W, with_instances=True)
     assert not out['saliency'].any()
@@ -286,152 +244,3 @@ def test_floor_only_scene_geometry(monkeypatch):
     rays = _rays_cam(H, W) @ rot.T
     t = -scene['cam_position'][2] / rays[..., 2]
     np.testing.assert_allclose(out['depth'][floor], t[floor], rtol=1e-6)
-
-
-def _read_rgb(path: str) -> np.ndarray:
-    return cv2.cvtColor(cv2.imread(path, cv2.IMREAD_UNCHANGED),
-                        cv2.COLOR_BGR2RGB)
-
-
-def test_generate_layout(tmp_path):
-    root = str(tmp_path / 'ss')
-    meta = generate_synthscenes(
-        root, num_train=3, num_val=2, height=H, width=W, seed=5,
-        progress=False)
-    assert is_synthscenes_complete(root)
-    with open(osp.join(root, 'meta.json')) as f:
-        assert json.load(f) == meta
-    assert meta['seed'] == 5 and meta['version'] == ssg.GENERATOR_VERSION
-    assert (meta['height'], meta['width']) == (H, W)
-    assert (meta['num_train'], meta['num_val']) == (3, 2)
-    assert meta['classes'] == list(SYNTHSCENES_CLASSES)
-    assert meta['palette'] == SYNTHSCENES_PALETTE
-    assert sum(meta['class_pixel_counts']['train']) == 3 * H * W
-    assert sum(meta['class_pixel_counts']['val']) == 2 * H * W
-    with open(osp.join(root, 'gt_sets', 'train.txt')) as f:
-        assert f.read() == '0000\n0001\n0002\n'
-    with open(osp.join(root, 'gt_sets', 'val.txt')) as f:
-        assert f.read() == '0003\n0004\n'
-    for index in range(5):
-        img_id = f'{index:04d}'
-        ref = render_scene(5, H, W, index=index)
-        img = _read_rgb(osp.join(root, 'images', img_id + '.png'))
-        assert img.dtype == np.uint8
-        np.testing.assert_array_equal(img, ref['img'])
-        seg = cv2.imread(
-            osp.join(root, 'segmentation', img_id + '.png'),
-            cv2.IMREAD_UNCHANGED)
-        assert seg.dtype == np.uint8 and seg.shape == (H, W)
-        np.testing.assert_array_equal(seg, ref['semseg'] + 1)
-        assert seg.min() >= 1 and seg.max() <= len(SYNTHSCENES_CLASSES)
-        depth = np.load(osp.join(root, 'depth', img_id + '.npy'))
-        assert depth.dtype == np.float32 and depth.shape == (H, W)
-        assert depth.tobytes() == ref['depth'].tobytes()
-        normals_png = _read_rgb(osp.join(root, 'normals', img_id + '.png'))
-        assert normals_png.dtype == np.uint8
-        decoded = 2 * normals_png.astype(np.float64) / 255 - 1
-        np.testing.assert_array_equal(
-            normals_png, np.round((ref['normals'] + 1) / 2 * 255))
-        assert np.abs(decoded - ref['normals']).max() <= 1 / 255 + 1e-6
-        np.testing.assert_allclose(
-            np.linalg.norm(decoded, axis=-1), 1.0, atol=np.sqrt(3) / 255)
-        for sub, key in (('edge', 'boundary'), ('saliency', 'saliency')):
-            arr = cv2.imread(
-                osp.join(root, sub, img_id + '.png'), cv2.IMREAD_UNCHANGED)
-            assert arr.dtype == np.uint8 and arr.shape == (H, W)
-            assert set(np.unique(arr)) <= {0, 255}
-            np.testing.assert_array_equal(arr, ref[key] * 255)
-
-
-def _tree_bytes(root: str) -> dict:
-    files = {}
-    for dirpath, _, names in os.walk(root):
-        for name in names:
-            path = osp.join(dirpath, name)
-            with open(path, 'rb') as f:
-                files[osp.relpath(path, root)] = f.read()
-    return files
-
-
-def test_generate_deterministic(tmp_path):
-    kwargs = dict(num_train=2, num_val=2, height=H, width=W, seed=3,
-                  progress=False)
-    generate_synthscenes(str(tmp_path / 'a'), **kwargs)
-    generate_synthscenes(str(tmp_path / 'b'), **kwargs)
-    generate_synthscenes(str(tmp_path / 'c'), num_workers=2, **kwargs)
-    a = _tree_bytes(str(tmp_path / 'a'))
-    assert len(a) == 4 * 6 + 2 + 1
-    assert a == _tree_bytes(str(tmp_path / 'b'))
-    assert a == _tree_bytes(str(tmp_path / 'c'))
-
-
-def test_generate_reuse_overwrite_and_errors(tmp_path, monkeypatch):
-    root = str(tmp_path / 'ss')
-    kwargs = dict(num_train=2, num_val=1, height=H, width=W, progress=False)
-    assert not is_synthscenes_complete(root)
-    meta = generate_synthscenes(root, seed=0, **kwargs)
-
-    def fail(*args, **kw):
-        raise AssertionError('must not render')
-
-    # identical settings: returned without rendering
-    monkeypatch.setattr(ssg, 'render_scene', fail)
-    assert generate_synthscenes(root, seed=0, **kwargs) == meta
-    # other settings: a clear error naming the difference
-    with pytest.raises(FileExistsError, match='seed: 0 != 1'):
-        generate_synthscenes(root, seed=1, **kwargs)
-    monkeypatch.undo()
-    meta1 = generate_synthscenes(root, seed=1, overwrite=True, **kwargs)
-    assert meta1['seed'] == 1 and is_synthscenes_complete(root)
-    assert np.load(osp.join(root, 'depth', '0000.npy')).tobytes() == \
-        render_scene(1, H, W, index=0)['depth'].tobytes()
-
-    # incomplete dataset: error unless overwrite; foreign files are kept
-    os.remove(osp.join(root, 'normals', '0002.png'))
-    with open(osp.join(root, 'README.txt'), 'w') as f:
-        f.write('mine')
-    assert not is_synthscenes_complete(root)
-    with pytest.raises(FileExistsError, match='no complete SynthScenes'):
-        generate_synthscenes(root, seed=1, **kwargs)
-    generate_synthscenes(root, seed=1, overwrite=True, **kwargs)
-    assert is_synthscenes_complete(root)
-    assert osp.isfile(osp.join(root, 'README.txt'))
-
-    # a smaller dataset replaces a larger one without stale files
-    generate_synthscenes(
-        root, seed=1, overwrite=True, num_train=1, num_val=1, height=H,
-        width=W, progress=False)
-    assert sorted(os.listdir(osp.join(root, 'images'))) == [
-        '0000.png', '0001.png']
-
-    # a non-empty directory without a dataset
-    other = tmp_path / 'other'
-    other.mkdir()
-    (other / 'x.txt').write_text('x')
-    with pytest.raises(FileExistsError):
-        generate_synthscenes(str(other), **kwargs)
-    # a broken meta.json makes the dataset incomplete
-    with open(osp.join(root, 'meta.json'), 'w') as f:
-        f.write('{')
-    assert not is_synthscenes_complete(root)
-    with pytest.raises(ValueError, match='num_train'):
-        generate_synthscenes(str(tmp_path / 'z'), num_train=-1)
-
-
-def test_cli(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location(
-        'generate_synthscenes_cli',
-        osp.join(REPO_ROOT, 'tools', 'misc', 'generate_synthscenes.py'))
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
-    root = str(tmp_path / 'cli')
-    argv = [root, '--num-train', '2', '--num-val', '1', '--height', str(H),
-            '--width', str(W), '--seed', '4', '--no-progress']
-    meta = cli.main(argv)
-    assert is_synthscenes_complete(root) and meta['seed'] == 4
-    assert 'Generated SynthScenes' in capsys.readouterr().out
-    cli.main(argv)
-    assert 'Reused existing' in capsys.readouterr().out
-    with pytest.raises(FileExistsError):
-        cli.main(argv[:-2] + ['5', '--no-progress'])
-    assert cli.parse_args([]).out_dir == 'data/synthscenes'

@@ -1,0 +1,69 @@
+"""The dataset of a degraded benchmark: the clean set and every stored set."""
+import copy
+from typing import Optional, Sequence
+
+from mmengine.dataset import ConcatDataset
+from mmseg.registry import DATASETS
+
+from .manifest import load_manifest
+
+
+@DATASETS.register_module()
+class DegradedBenchmarkDataset(ConcatDataset):
+    """The clean set and every stored degraded copy of it, concatenated.
+
+    Builds ``dataset_type(**dataset_kwargs)`` once clean (samples labelled
+    ``degradation_type='clean'``) and once per set with
+    ``degraded_root``/``degradation``, so
+    ``MultiTaskMetric(per_degradation=True)`` reports the clean set, each
+    set and (``all``) everything pooled. The pipeline must hold
+    :class:`~mmallnet.datasets.transforms.LoadDegradedImage` after
+    ``LoadImageFromFile``. Its keyword arguments are those of the wrapped
+    dataset, so a config can turn a test dataset into a benchmark by
+    changing ``type`` and adding ``dataset_type`` and ``degraded_root``.
+
+    Args:
+        dataset_type (str): Registered multi-task dataset class.
+        degraded_root (str): Benchmark directory written by
+            :func:`make_degraded_benchmark`.
+        sets (Sequence[str], optional): Sets to evaluate, in order. None:
+            every set of the manifest.
+        include_clean (bool): Also evaluate the clean images. Defaults to
+            True.
+        lazy_init (bool): See :class:`mmengine.dataset.ConcatDataset`.
+        **dataset_kwargs: Arguments of ``dataset_type`` (``data_root``,
+            ``split``, ``tasks``, ``pipeline``, ...).
+    """
+
+    def __init__(self,
+                 dataset_type: str,
+                 degraded_root: str,
+                 sets: Optional[Sequence[str]] = None,
+                 include_clean: bool = True,
+                 lazy_init: bool = False,
+                 **dataset_kwargs) -> None:
+        for key in ('degraded_root', 'degradation', 'type'):
+            dataset_kwargs.pop(key, None)
+        manifest = load_manifest(degraded_root)
+        if sets is None:
+            sets = list(manifest['sets'])
+        unknown = [s for s in sets if s not in manifest['sets']]
+        if unknown:
+            raise KeyError(f'DegradedBenchmarkDataset: sets {unknown} are '
+                           f'not in the degraded copy {degraded_root}; it '
+                           f'has {list(manifest["sets"])}.')
+        if not sets and not include_clean:
+            raise ValueError('DegradedBenchmarkDataset: no set to evaluate '
+                             '(sets is empty and include_clean is False).')
+        self.degraded_root = degraded_root
+        self.sets = list(sets)
+        self.include_clean = include_clean
+        cfgs = [dict(type=dataset_type, **dataset_kwargs)
+                ] if include_clean else []
+        cfgs += [
+            dict(type=dataset_type, degraded_root=degraded_root,
+                 degradation=name, **dataset_kwargs) for name in self.sets
+        ]
+        super().__init__(
+            datasets=[copy.deepcopy(cfg) for cfg in cfgs],
+            lazy_init=lazy_init)
