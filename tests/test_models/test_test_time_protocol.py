@@ -81,7 +81,7 @@ def test_every_config_pads_test_images_to_the_dataset_size(config):
 def test_odd_nyud_image_is_padded_predicted_and_cropped_back():
     """425x560 -> 448x576 -> predictions of the top-left 425x560."""
     cfg = Config.fromfile(NYUD_CONFIG)
-    head = dict(type='MultiTaskHead', in_channels=[16, 32, 64, 128],
+    head = dict(type='MultiTaskFPNHead', in_channels=[16, 32, 64, 128],
                 channels=16, tasks=list(ALL_TASKS), num_classes=40)
     backbone = dict(type='ResNetV1c', depth=18, stem_channels=16,
                     base_channels=16, norm_cfg=dict(type='BN'))
