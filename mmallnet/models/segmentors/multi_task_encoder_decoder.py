@@ -64,7 +64,7 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
             the dict of :class:`MaENeck`'s ``'dual'`` mode) goes to the
             head as is. Defaults to None.
         route_loss_weight (float): Weight of the neck's routing auxiliary
-            loss. Defaults to 0.01 (DESIGN §1.4).
+            loss. Defaults to 0.01 (the paper's weight).
         train_cfg (dict, optional): Training config. Defaults to None.
         test_cfg (dict, optional): Test config; only
             ``mode='whole'`` is supported. Defaults to None.

@@ -1,4 +1,4 @@
-"""Test-time protocol (DESIGN §2): no resize; pad, predict, crop back.
+"""Test-time protocol of the MTL benchmarks: no resize; pad, predict, crop back.
 
 The data preprocessor pads each test image bottom/right to the dataset's
 size (NYUD-v2 448x576, PASCAL-Context 512x512); the segmentor crops every
@@ -17,7 +17,8 @@ from mmseg.registry import MODELS
 
 from mmallnet.structures import ALL_TASKS, MultiTaskDataSample
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
                          recursive=True)
