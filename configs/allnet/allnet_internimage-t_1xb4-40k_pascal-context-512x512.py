@@ -2,7 +2,7 @@
 # saliency, normals, boundary): 512x512 crops, batch 4, AdamW 6e-5 / wd
 # 0.05, poly with a 1500-iteration linear warm-up, 40k iterations; task
 # loss weights semseg 1, parts 2, saliency 5, normals 10, boundary 50
-# (the InvPT-family weights, the baseline head's defaults).
+# (the InvPT-family weights, BaseMultiTaskHead's defaults).
 _base_ = [
     '../_base_/models/allnet_internimage-t.py',
     '../_base_/datasets/pascal_context_multi_task.py',

@@ -18,7 +18,8 @@ images from :func:`mmallnet.testing.multi_task_batch`:
   metainfo (eval mode), if any;
 * ``loss``: every loss / log value in train mode (``torch.manual_seed(0)``
   first, so routing noise and drop-path are fixed), and the sum of absolute
-  gradients of the total loss per top-level module.
+  gradients of the total loss per top-level module (summed exactly, so the
+  order of the parameters does not matter).
 
 A tensor is summarised (:func:`summarise`) by its shape, the SHA-256 of its
 float32 bytes, its float64 sum and absolute sum and a few values.
@@ -28,6 +29,7 @@ and the sums and values to ``rtol`` elsewhere, where vectorised kernels may
 round differently.
 """
 import hashlib
+import math
 import zlib
 from typing import Dict, List, Optional
 
@@ -158,9 +160,11 @@ def model_record(cfg: Config, size: int = 64) -> dict:
         key: float(value.detach()) if value.numel() == 1 else summarise(value)
         for key, value in sorted(losses.items())
     }
+    # fsum: exactly rounded, so independent of the parameters' order
     record['grad_abs_sum'] = {
-        name: float(sum(p.grad.detach().double().abs().sum()
-                        for p in child.parameters() if p.grad is not None))
+        name: math.fsum(
+            float(p.grad.detach().double().abs().sum())
+            for p in child.parameters() if p.grad is not None)
         for name, child in model.named_children()
         if name != 'data_preprocessor'
     }

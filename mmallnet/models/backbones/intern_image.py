@@ -264,7 +264,8 @@ class InternImageBlock(nn.Module):
 
 @MODELS.register_module()
 class InternImage(BaseModule):
-    """InternImage backbone with a pure-PyTorch DCNv3.
+    """`InternImage <https://arxiv.org/abs/2211.05778>`_ backbone with a
+    pure-PyTorch DCNv3.
 
     Presets (``arch``) follow the official segmentation configs; every
     preset value can be overridden by passing the argument explicitly.

@@ -1,4 +1,5 @@
-from .multi_task_head import MultiTaskHead
+from .base_multi_task_head import BaseMultiTaskHead
+from .multi_task_fpn_head import MultiTaskFPNHead
 from .tcr_head import TCRHead
 
-__all__ = ['MultiTaskHead', 'TCRHead']
+__all__ = ['BaseMultiTaskHead', 'MultiTaskFPNHead', 'TCRHead']

@@ -23,10 +23,11 @@ concatenated with the task's states of all coarser scales and fused by a
 3x3 (``fusion_kernel_size``) conv, as UPerNet's FPN bottleneck does;
 ``P`` likewise, through a zero-initialised residual conv) goes through the
 task's head and ``P``, after a channel LayerNorm, through the restoration
-branch of :class:`MultiTaskHead`, whose losses and post-processing are
-reused unchanged. SKFF, CTI and AFU are normalisation-free or use
-LayerNorm; the merge and fusion convs of the task streams use
-``norm_cfg``. Every part's cost is linear in the number of pixels.
+branch of :class:`BaseMultiTaskHead`, whose losses and post-processing are
+shared with the baseline's :class:`MultiTaskFPNHead`. SKFF, CTI and AFU
+are normalisation-free or use LayerNorm; the merge and fusion convs of the
+task streams use ``norm_cfg``. Every part's cost is linear in the number
+of pixels.
 """
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -34,7 +35,6 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.model import constant_init
-from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from torch import Tensor
 
@@ -42,7 +42,7 @@ from ..layers.adaptive_fusion_unit import AdaptiveFusionUnit
 from ..layers.cross_task_interaction import CrossTaskInteraction
 from ..layers.restormer import ChannelLayerNorm2d
 from ..layers.skff import SKFF
-from .multi_task_head import RESTORATION_KEY, MultiTaskHead
+from .base_multi_task_head import BaseMultiTaskHead, DecoderOutput
 
 #: Keys of the MaE neck's ``'dual'`` output that the head reads.
 DUAL_KEYS = ('restoration', 'prediction')
@@ -57,15 +57,16 @@ def _zero_init_residual(*layers: nn.Module) -> nn.Sequential:
 
 
 @MODELS.register_module()
-class TCRHead(MultiTaskHead):
-    """Task collaborative refinement head (SKFF + CTI + AFU, coarse to fine).
+class TCRHead(BaseMultiTaskHead):
+    """Task collaborative refinement head of `ALLNet
+    <https://cvpr.thecvf.com/virtual/2026/poster/37361>`_ (SKFF + CTI + AFU,
+    coarse to fine).
 
-    It keeps the task heads, the restoration branch, the losses and
-    :meth:`predict_by_feat` of :class:`MultiTaskHead` and replaces its
-    shared FPN decoder (whose modules are not built) by the two-stream
-    decoder described in the module docstring. The output dict has the same
-    keys as the parent's (the tasks and ``'restoration'``). The routing aux
-    loss of the neck is not handled here; the segmentor adds it.
+    The two-stream decoder described in the module docstring feeds the task
+    heads, the restoration branch, the losses and :meth:`predict_by_feat`
+    of :class:`BaseMultiTaskHead`. The output dict has the tasks and
+    ``'restoration'`` as keys. The routing aux loss of the neck is not
+    handled here; the segmentor adds it.
 
     Ablations: ``use_cti=False`` and ``use_afu=False`` leave
     "MaE + SKFF fusion + coarse-to-fine"; ``use_image_tokens=False`` drops
@@ -111,7 +112,7 @@ class TCRHead(MultiTaskHead):
             fusion convs; 1 makes them plain channel mixers, about 9x
             cheaper than 3 (the task heads still have a 3x3 conv).
             Defaults to 3.
-        **kwargs: Further arguments of :class:`MultiTaskHead`
+        **kwargs: Further arguments of :class:`BaseMultiTaskHead`
             (``in_index``, ``num_classes``, ``num_parts_classes``,
             ``task_loss_weights``, ``loss_decode``, ``restoration``,
             ``restoration_channels``, ``restoration_unshuffle``,
@@ -141,9 +142,7 @@ class TCRHead(MultiTaskHead):
             **kwargs)
         if not self.tasks:
             raise ValueError('TCRHead: `tasks` must name at least one task; '
-                             'use MultiTaskHead for restoration only.')
-        # The parent's shared FPN decoder is replaced by the TCR decoder.
-        del self.lateral_convs, self.fpn_convs, self.fuse_conv
+                             'use MultiTaskFPNHead for restoration only.')
 
         num_scales = len(self.in_channels)
         scales = [int(s) for s in interaction_scales]
@@ -271,20 +270,19 @@ class TCRHead(MultiTaskHead):
 
     def _upsample(self, x: Tensor, like: Tensor) -> Tensor:
         """Bilinearly resize ``x`` to the spatial size of ``like``."""
-        return resize(x, size=like.shape[2:], mode='bilinear',
-                      align_corners=self.align_corners)
+        return self._resize(x, like.shape[2:])
 
-    def forward_decoder(self,
-                        inputs: Mapping) -> Tuple[Tensor, Dict[str, Tensor]]:
+    def forward_decoder(self, inputs: Mapping) -> DecoderOutput:
         """Run the two-stream coarse-to-fine TCR decoder.
 
         Args:
             inputs (Mapping): The MaE neck's ``'dual'`` output, with
                 tuples ``'restoration'`` (``P_s``) and ``'prediction'``
-                (``J~_s``), fine to coarse.
+                (``J~_s``), fine to coarse; other keys are ignored.
 
         Returns:
-            tuple[Tensor, dict[str, Tensor]]: The restoration feature and
+            tuple[Tensor, dict[str, Tensor]]: The restoration feature (after
+            its channel LayerNorm when the restoration branch is built) and
             task name -> task feature, all ``(B, channels, H/4, W/4)``.
         """
         restoration, prediction = self._split_inputs(inputs)
@@ -328,6 +326,8 @@ class TCRHead(MultiTaskHead):
             if self.restoration:
                 p_state = p_state + self.p_fusion_conv(
                     self._stack_scales(p_history))
+        if self.restoration:
+            p_state = self.restoration_norm(p_state)
         return p_state, j_states
 
     def _stack_scales(self, states: List[Tensor]) -> Tensor:
@@ -336,53 +336,3 @@ class TCRHead(MultiTaskHead):
         return torch.cat([states[-1]] + [
             self._upsample(state, states[-1]) for state in states[-2::-1]
         ], dim=1)
-
-    def forward_shared(self, inputs: Mapping) -> Tensor:
-        """The restoration feature at 1/4, from :meth:`forward_decoder`.
-
-        The TCR decoder has no single shared feature; this is the input of
-        the restoration branch.
-
-        Args:
-            inputs (Mapping): The MaE neck's ``'dual'`` output.
-
-        Returns:
-            Tensor: ``(B, channels, H/4, W/4)``.
-        """
-        return self.forward_decoder(inputs)[0]
-
-    def forward(self,
-                inputs: Mapping,
-                degraded: Optional[Tensor] = None) -> Dict[str, Tensor]:
-        """Forward function.
-
-        Args:
-            inputs (Mapping): The MaE neck's ``'dual'`` output (a dict with
-                ``'restoration'`` and ``'prediction'`` tuples); other keys
-                are ignored.
-            degraded (Tensor, optional): Degraded input image, (N, 3, H, W)
-                RGB in [0, 1]. Required with ``restoration=True``; also
-                fixes the output size. Without it the task maps are
-                upsampled x4 from the finest scale.
-
-        Returns:
-            dict[str, Tensor]: Task name -> raw map at input resolution, and
-            ``'restoration'`` -> unclamped restored image.
-        """
-        if degraded is None and self.restoration:
-            raise ValueError('TCRHead: `degraded` is required when '
-                             '`restoration=True`.')
-        shared, feats = self.forward_decoder(inputs)
-        if degraded is not None:
-            size = tuple(degraded.shape[2:])
-        else:
-            size = (shared.shape[2] * 4, shared.shape[3] * 4)
-        outputs = {
-            task: resize(self.task_heads[task](feats[task]), size=size,
-                         mode='bilinear', align_corners=self.align_corners)
-            for task in self.tasks
-        }
-        if self.restoration:
-            outputs[RESTORATION_KEY] = self.forward_restoration(
-                self.restoration_norm(shared), degraded)
-        return outputs

@@ -3,15 +3,15 @@
 Per scale ``s``: ``(P~_s, J~_s) = U_s(E_s)`` and
 ``P_s = P~_s + sum_k gate_k * Expert_k(P~_s)`` with image-level routing.
 """
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Sequence, Union
 
-import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from mmseg.utils import OptMultiConfig
 from torch import Tensor
 
+from ...structures.expert_routing import RoutedFeatures, stack_scales
 from ..layers.complexity_mixture import ComplexityMixture
 from ..layers.unified_expert import UnifiedExpert
 
@@ -20,27 +20,29 @@ OUTPUT_MODES = ('dual', 'fused')
 
 @MODELS.register_module()
 class MaENeck(BaseModule):
-    """Adaptive mixture-of-complexity-experts neck.
+    """Adaptive mixture-of-complexity-experts neck of `ALLNet
+    <https://cvpr.thecvf.com/virtual/2026/poster/37361>`_.
 
-    Output in ``'dual'`` mode (for the TCR head) is a dict with
+    The experts and their router follow `MoCE-IR
+    <https://arxiv.org/abs/2411.18466>`_ with ALLNet's changes: a Unified
+    Expert (a Restormer block) that every input takes, and image-level
+    routing of the restoration stream.
 
-    * ``restoration``: tuple of ``P_s``, ``(B, C_s, H_s, W_s)``;
-    * ``prediction``: tuple of ``J~_s``, same shapes;
-    * ``aux_loss``: scalar, the routing aux loss averaged over scales;
-    * ``routing``: ``(B, S, k)`` long, selected experts (``-1`` when
-      ``use_experts=False``);
-    * ``gates``: ``(B, S, k)`` gates (zeros when ``use_experts=False``);
-    * ``probs``: ``(B, S, n)`` routing probabilities of every expert
-      (noise-free in eval mode; zeros when ``use_experts=False``).
+    The routing is returned with the features, in both output modes, as an
+    :class:`~mmallnet.structures.ExpertRouting` (``decisions`` and
+    ``gates`` ``(B, S, k)``, every expert's ``probs`` ``(B, S, n)``, noise
+    free in eval mode, and the unweighted ``aux_loss`` averaged over
+    scales), or None when ``use_experts=False``:
 
-    In ``'fused'`` mode it returns a tuple with ``P_s + J~_s`` per scale
-    (``C_s`` channels, so a stock decode head such as ``UPerHead`` with
-    the same ``in_channels`` can consume it). The aux loss, routing and
-    gates of the last call are kept on ``last_aux_loss``,
-    ``last_routing``, ``last_gates`` and ``last_probs``; a stock
-    ``EncoderDecoder`` does not add ``last_aux_loss`` to its losses, so
-    routing is then trained by the task loss alone unless the segmentor
-    adds it.
+    * ``'dual'`` (for the TCR head): a dict with ``restoration``, the tuple
+      of ``P_s`` ``(B, C_s, H_s, W_s)``; ``prediction``, the tuple of
+      ``J~_s`` (same shapes); and ``routing``.
+    * ``'fused'`` (for a stock decode head such as ``UPerHead`` with the
+      same ``in_channels``): a :class:`~mmallnet.structures.RoutedFeatures`,
+      the tuple of ``P_s + J~_s`` with a ``routing`` attribute. A stock
+      ``EncoderDecoder`` ignores the routing, so its router then learns
+      from the task loss only; :class:`~mmallnet.models.segmentors
+      .RoutedEncoderDecoder` adds the aux loss and records the routing.
 
     Args:
         in_channels (Sequence[int]): Channels per input scale.
@@ -123,15 +125,9 @@ class MaENeck(BaseModule):
             ])
         else:
             self.mixtures = None
-        self.last_aux_loss = None
-        self.last_routing = None
-        self.last_gates = None
-        self.last_probs = None
 
-    def forward(
-        self, feats: Sequence[Tensor]
-    ) -> Union[Dict[str, Union[Tensor, Tuple[Tensor, ...]]], Tuple[Tensor,
-                                                                    ...]]:
+    def forward(self, feats: Sequence[Tensor]
+                ) -> Union[Dict[str, object], RoutedFeatures]:
         """Run the neck.
 
         Args:
@@ -139,51 +135,26 @@ class MaENeck(BaseModule):
                 scale, fine to coarse.
 
         Returns:
-            dict or tuple[Tensor]: See the class docstring.
+            dict or RoutedFeatures: See the class docstring.
         """
         if len(feats) != len(self.in_channels):
-            raise ValueError(f'expected {len(self.in_channels)} feature '
-                             f'maps, got {len(feats)}')
+            raise ValueError(f'MaENeck: expected {len(self.in_channels)} '
+                             f'feature maps, got {len(feats)}')
         restoration: List[Tensor] = []
         prediction: List[Tensor] = []
-        aux, routes, gates, probs = [], [], [], []
+        per_scale = []
         for s, x in enumerate(feats):
-            p_tilde, j_tilde = self.unified[s](x)
+            p, j_tilde = self.unified[s](x)
             if self.mixtures is not None:
-                p, routing = self.mixtures[s](p_tilde)
-                aux.append(routing.aux_loss)
-                routes.append(routing.indices)
-                gates.append(routing.gates)
-                probs.append(routing.probs)
-            else:
-                p = p_tilde
+                p, routing = self.mixtures[s](p)
+                per_scale.append(routing)
             restoration.append(p)
             prediction.append(j_tilde)
-        ref = feats[0]
-        b = ref.shape[0]
-        if aux:
-            aux_loss = torch.stack(aux).mean()
-            routing = torch.stack(routes, dim=1)
-            gate = torch.stack(gates, dim=1)
-            prob = torch.stack(probs, dim=1)
-        else:
-            aux_loss = ref.new_zeros(())
-            routing = torch.full((b, len(feats), self.top_k),
-                                 -1,
-                                 dtype=torch.long,
-                                 device=ref.device)
-            gate = ref.new_zeros((b, len(feats), self.top_k))
-            prob = ref.new_zeros((b, len(feats), self.num_experts))
-        self.last_aux_loss = aux_loss
-        self.last_routing = routing
-        self.last_gates = gate
-        self.last_probs = prob
+        routing = stack_scales(per_scale)
         if self.output_mode == 'fused':
-            return tuple(p + j for p, j in zip(restoration, prediction))
+            return RoutedFeatures(
+                (p + j for p, j in zip(restoration, prediction)), routing)
         return dict(
             restoration=tuple(restoration),
             prediction=tuple(prediction),
-            aux_loss=aux_loss,
-            routing=routing,
-            gates=gate,
-            probs=prob)
+            routing=routing)

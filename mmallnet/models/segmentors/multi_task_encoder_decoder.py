@@ -16,18 +16,15 @@ from mmseg.utils import (
 )
 from torch import Tensor
 
+from ...structures.expert_routing import routing_of
 from ...structures.multi_task_data_sample import MultiTaskDataSample
 from ...structures.tasks import DEGRADED_IMG_KEY, RESTORED_IMG_KEY, TASK_SPECS
-from ..decode_heads import multi_task_head
-
-# Importing ``multi_task_head`` registers ``MultiTaskHead`` in ``MODELS``.
-#: Key of the restored image in the head's output dict.
-RESTORATION_KEY = multi_task_head.RESTORATION_KEY
+from ..decode_heads.base_multi_task_head import RESTORATION_KEY
 
 
 @MODELS.register_module()
 class MultiTaskEncoderDecoder(BaseSegmentor):
-    """Backbone (+ neck) + :class:`MultiTaskHead`, one forward for all tasks.
+    """Backbone (+ neck) + a multi-task head, one forward for all tasks.
 
     Any registered backbone works, including other OpenMMLab packages'
     (``type='mmpretrain.ResNet'``). The head needs the degraded image as a
@@ -41,7 +38,8 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
 
     - ``loss``: head losses, prefixed ``decode.`` (``decode.loss_semseg``,
       ..., ``decode.loss_restoration``, ``decode.acc_semseg``). With a
-      routed neck (:class:`MaENeck`) also ``route.loss_aux``
+      routed neck (:class:`MaENeck`, whose output carries an
+      :class:`~mmallnet.structures.ExpertRouting`) also ``route.loss_aux``
       (``route_loss_weight`` x the neck's auxiliary loss, averaged over
       scales) and, for the log only, ``route.expert<k>``: the share of
       (image, scale) decisions that picked expert ``k`` in the batch.
@@ -59,12 +57,14 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
 
     Args:
         backbone (dict): Backbone config.
-        decode_head (dict): :class:`MultiTaskHead` config.
+        decode_head (dict): Config of a
+            :class:`~mmallnet.models.decode_heads.BaseMultiTaskHead`
+            subclass (``MultiTaskFPNHead``, ``TCRHead``).
         neck (dict, optional): Neck config. Its output (a tuple of maps, or
             the dict of :class:`MaENeck`'s ``'dual'`` mode) goes to the
             head as is. Defaults to None.
         route_loss_weight (float): Weight of the neck's routing auxiliary
-            loss. Defaults to 0.01 (DESIGN §1.4).
+            loss. Defaults to 0.01 (the paper's weight).
         train_cfg (dict, optional): Training config. Defaults to None.
         test_cfg (dict, optional): Test config; only
             ``mode='whole'`` is supported. Defaults to None.
@@ -116,31 +116,6 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
         if self.with_neck:
             x = self.neck(x)
         return x
-
-    def routing_of(self, feats: Union[List[Tensor], dict]
-                   ) -> Tuple[Optional[Tensor], Optional[Tensor],
-                              Optional[Tensor], Optional[Tensor]]:
-        """A neck's routing: aux loss, decisions, gates and probabilities.
-
-        Decisions and gates are ``(B, S, k)``, probabilities ``(B, S, n)``.
-        Read from the neck's ``'dual'`` output dict, or from the
-        ``last_*`` attributes a routed neck keeps in ``'fused'`` mode;
-        all None without a routed neck or with its experts switched off
-        (the probabilities alone are None for a neck that does not report
-        them).
-        """
-        keys = ('aux_loss', 'routing', 'gates', 'probs')
-        if isinstance(feats, dict):
-            values = tuple(feats.get(key) for key in keys)
-        elif self.with_neck:
-            values = tuple(
-                getattr(self.neck, f'last_{key}', None) for key in keys)
-        else:
-            return None, None, None, None
-        routing = values[1]
-        if routing is None or bool((routing < 0).all()):
-            return None, None, None, None
-        return values
 
     def get_degraded(self, inputs: Tensor,
                      data_samples: OptSampleList = None) -> Tensor:
@@ -226,15 +201,9 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
         x, outputs = self._features_and_outputs(inputs, data_samples)
         losses = add_prefix(
             self.decode_head.loss_by_feat(outputs, data_samples), 'decode')
-        aux, routing, _, _ = self.routing_of(x)
-        if aux is not None:
-            losses['route.loss_aux'] = self.route_loss_weight * aux
-            num_experts = getattr(self.neck, 'num_experts',
-                                  int(routing.max()) + 1)
-            counts = torch.bincount(
-                routing.flatten(), minlength=num_experts).float()
-            for k, count in enumerate(counts / counts.sum()):
-                losses[f'route.expert{k}'] = count.detach()
+        routing = routing_of(x)
+        if routing is not None:
+            losses.update(routing.losses(self.route_loss_weight))
         return losses
 
     def predict(self,
@@ -261,14 +230,9 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
                 for _ in range(inputs.shape[0])
             ]
         x, outputs = self._features_and_outputs(inputs, data_samples)
-        _, routing, gates, probs = self.routing_of(x)
+        routing = routing_of(x)
         if routing is not None:
-            for i, sample in enumerate(data_samples):
-                meta = dict(routing=routing[i].tolist(),
-                            routing_gates=gates[i].tolist())
-                if probs is not None:
-                    meta['routing_probs'] = probs[i].tolist()
-                sample.set_metainfo(meta)
+            routing.write_to(data_samples)
         return self.postprocess_result(outputs, data_samples)
 
     def _forward(self,

@@ -7,6 +7,7 @@ from mmseg.models.decode_heads import UPerHead
 
 from mmallnet.models.layers import ComplexityMixture
 from mmallnet.models.necks import MaENeck
+from mmallnet.structures import RoutedFeatures, routing_of
 
 IN_CHANNELS = [16, 32, 64, 128]
 STRIDES = [4, 8, 16, 32]
@@ -56,28 +57,43 @@ def test_output_shapes(mode):
     feats = make_feats()
     out = neck(feats)
     if mode == 'fused':
-        assert isinstance(out, tuple) and len(out) == 4
+        assert isinstance(out, RoutedFeatures) and len(out) == 4
         for o, f in zip(out, feats):
             assert o.shape == f.shape
-        assert neck.last_routing.shape == (2, 4, 1)
-        assert neck.last_probs.shape == (2, 4, 4)
-        assert neck.last_aux_loss.dim() == 0
-        return
-    assert set(out) == {
-        'restoration', 'prediction', 'aux_loss', 'routing', 'gates', 'probs'
-    }
-    for key in ('restoration', 'prediction'):
-        assert isinstance(out[key], tuple)
-        for o, f in zip(out[key], feats):
-            assert o.shape == f.shape
-    assert out['aux_loss'].dim() == 0
-    assert out['routing'].dtype == torch.long
-    assert out['routing'].shape == (2, 4, 1)
-    assert out['gates'].shape == (2, 4, 1)
-    assert out['probs'].shape == (2, 4, 4)
-    torch.testing.assert_close(out['probs'].sum(-1), torch.ones(2, 4))
-    assert ((out['routing'] >= 0) & (out['routing'] < 4)).all()
-    assert ((out['gates'] > 0) & (out['gates'] <= 1)).all()
+        routing = out.routing
+    else:
+        assert set(out) == {'restoration', 'prediction', 'routing'}
+        for key in ('restoration', 'prediction'):
+            assert isinstance(out[key], tuple)
+            for o, f in zip(out[key], feats):
+                assert o.shape == f.shape
+        routing = out['routing']
+    assert routing is routing_of(out)
+    assert not hasattr(neck, 'last_routing')  # returned, not kept
+    assert routing.aux_loss.dim() == 0
+    assert routing.decisions.dtype == torch.long
+    assert routing.decisions.shape == (2, 4, 1)
+    assert routing.gates.shape == (2, 4, 1)
+    assert routing.probs.shape == (2, 4, 4)
+    assert routing.num_experts == 4
+    torch.testing.assert_close(routing.probs.sum(-1), torch.ones(2, 4))
+    assert ((routing.decisions >= 0) & (routing.decisions < 4)).all()
+    assert ((routing.gates > 0) & (routing.gates <= 1)).all()
+
+
+def test_fused_output_is_the_sum_of_the_dual_streams():
+    torch.manual_seed(0)
+    dual = MaENeck(IN_CHANNELS).eval()
+    fused = MaENeck(IN_CHANNELS, output_mode='fused').eval()
+    fused.load_state_dict(dual.state_dict())
+    feats = make_feats()
+    with torch.no_grad():
+        a, b = dual(feats), fused(feats)
+    for s in range(4):
+        assert torch.equal(b[s], a['restoration'][s] + a['prediction'][s])
+    for key in ('decisions', 'gates', 'probs', 'aux_loss'):
+        assert torch.equal(getattr(a['routing'], key),
+                           getattr(b.routing, key))
 
 
 def test_complexity_is_real_parameter_count():
@@ -106,8 +122,8 @@ def test_eval_is_deterministic_and_noise_free(monkeypatch):
     for key in ('restoration', 'prediction'):
         for x, y in zip(a[key], b[key]):
             assert torch.equal(x, y)
-    assert torch.equal(a['routing'], b['routing'])
-    assert torch.equal(a['gates'], b['gates'])
+    assert torch.equal(a['routing'].decisions, b['routing'].decisions)
+    assert torch.equal(a['routing'].gates, b['routing'].gates)
     neck.train()
     neck(feats)
     assert len(calls) == 4  # one noise draw per scale, training only
@@ -149,11 +165,12 @@ def test_neck_batch_equals_per_sample_in_eval():
     feats = make_feats(batch=3, seed=3)
     with torch.no_grad():
         full = neck(feats)
-        routes = full['routing'][..., 0]
+        routes = full['routing'].decisions[..., 0]
         assert any(len(set(routes[:, s].tolist())) > 1 for s in range(4))
         for b in range(3):
             one = neck([f[b:b + 1] for f in feats])
-            assert torch.equal(one['routing'], full['routing'][b:b + 1])
+            assert torch.equal(one['routing'].decisions,
+                               full['routing'].decisions[b:b + 1])
             for key in ('restoration', 'prediction'):
                 for x, y in zip(one[key], full[key]):
                     torch.testing.assert_close(
@@ -220,8 +237,7 @@ def test_without_experts():
             p_tilde, j_tilde = neck.unified[s](f)
             assert torch.equal(out['restoration'][s], p_tilde)
             assert torch.equal(out['prediction'][s], j_tilde)
-    assert out['aux_loss'].item() == 0
-    assert (out['routing'] == -1).all()
+    assert out['routing'] is None
     assert not any('mixtures' in n for n, _ in neck.named_parameters())
 
 
@@ -229,13 +245,13 @@ def test_training_step_gives_grads():
     torch.manual_seed(0)
     neck = MaENeck(IN_CHANNELS).train()
     out = neck(make_feats())
-    loss = 0.01 * out['aux_loss']
+    loss = 0.01 * out['routing'].aux_loss
     for p, j in zip(out['restoration'], out['prediction']):
         loss = loss + p.pow(2).mean() + j.pow(2).mean()
     loss.backward()
     missing = [n for n, p in neck.named_parameters() if p.grad is None]
     assert not missing
-    routing = out['routing']
+    routing = out['routing'].decisions
     for s, mix in enumerate(neck.mixtures):
         used = set(routing[:, s].flatten().tolist())
         for e, expert in enumerate(mix.experts):
@@ -257,6 +273,9 @@ def test_uperhead_consumes_fused_output():
         num_classes=5)
     logits = head(neck(make_feats()))
     assert logits.shape == (2, 5, 16, 16)
+    neck = MaENeck(IN_CHANNELS, output_mode='fused', use_experts=False)
+    out = neck(make_feats())
+    assert isinstance(out, RoutedFeatures) and out.routing is None
 
 
 def test_registered_and_bad_mode():

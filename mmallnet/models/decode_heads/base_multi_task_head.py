@@ -1,6 +1,18 @@
-"""Baseline multi-task decode head with an optional restoration branch."""
+"""Base class of multi-task decode heads, the counterpart of MMSeg's
+``BaseDecodeHead``.
+
+A multi-task head turns backbone / neck features into one raw map per task
+and (optionally) the restored image. What every such head shares lives
+here: the task specs, the per-task heads at 1/4 scale, the restoration
+branch, the losses (:meth:`BaseMultiTaskHead.loss_by_feat`) and the
+post-processing (:meth:`BaseMultiTaskHead.predict_by_feat`). A subclass
+builds its decoder and implements :meth:`BaseMultiTaskHead.forward_decoder`,
+which returns the restoration branch's input and each task's feature at 1/4
+scale.
+"""
 import copy
-from typing import Dict, List, Optional, Sequence, Union
+from abc import ABCMeta, abstractmethod
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -43,22 +55,19 @@ DEFAULT_RESTORATION_LOSS = dict(
     type='RestorationLoss', l1_weight=1.0, fft_weight=0.1, loss_weight=1.0)
 
 #: Tasks whose target is a class-index map (CE with ``ignore_index``).
-_LABEL_TASKS = ('semseg', 'parts')
+LABEL_TASKS = ('semseg', 'parts')
 #: Tasks predicted as one binary logit (loss gets ``ignore_index``).
-_BINARY_TASKS = ('boundary', 'saliency')
-#: Key of the restored image in the head's output dict.
+BINARY_TASKS = ('boundary', 'saliency')
+#: Key of the restored image in a head's output dict.
 RESTORATION_KEY = 'restoration'
 
+#: What :meth:`BaseMultiTaskHead.forward_decoder` returns: the restoration
+#: branch's input and each task's feature (one shared tensor or a dict).
+DecoderOutput = Tuple[Tensor, Union[Tensor, Dict[str, Tensor]]]
 
-@MODELS.register_module()
-class MultiTaskHead(BaseModule):
-    """Plain multi-task decoder: shared FPN fusion plus per-task heads.
 
-    Shared decoder: a 1x1 lateral ConvModule per selected scale maps it to
-    ``channels``; a top-down pass adds each upsampled coarser lateral to the
-    next finer one; a 3x3 ConvModule refines every level; all levels are
-    upsampled to the finest (1/4) scale, concatenated and fused by a 3x3
-    ConvModule into the shared feature.
+class BaseMultiTaskHead(BaseModule, metaclass=ABCMeta):
+    """Base class of multi-task heads: task heads, restoration, losses.
 
     Task heads (at 1/4): 3x3 ConvModule + 1x1 conv to the task's channels
     (semseg ``num_classes`` logits, parts ``num_parts_classes`` logits,
@@ -68,31 +77,34 @@ class MultiTaskHead(BaseModule):
     :meth:`predict_by_feat` clamps it at 0) and normals are un-normalised
     (the loss and :meth:`predict_by_feat` L2-normalise them).
 
-    Restoration branch (``restoration=True``): the shared feature is reduced
-    by a 1x1 ConvModule, upsampled to full resolution and added to a shallow
-    full-resolution feature of the degraded [0, 1] RGB input (two 3x3
-    ConvModules); a 3x3 ConvModule and a zero-initialised 3x3 conv predict a
-    residual, and ``restored = degraded + residual`` (global residual, so at
-    initialisation the output is the input). The restoration branch has no
-    normalisation layers. The forward pass returns the *unclamped* restored
-    image, which the loss uses (clamping would cut the gradient of
-    out-of-range pixels); :meth:`predict_by_feat` clamps it to [0, 1].
-    With ``restoration_unshuffle=r > 1`` the branch works at ``1/r``
+    Restoration branch (``restoration=True``): the decoder's restoration
+    feature is reduced by a 1x1 ConvModule, upsampled to full resolution and
+    added to a shallow full-resolution feature of the degraded [0, 1] RGB
+    input (two 3x3 ConvModules); a 3x3 ConvModule and a zero-initialised
+    3x3 conv predict a residual, and ``restored = degraded + residual``
+    (global residual, so at initialisation the output is the input). The
+    branch has no normalisation layers. The forward pass returns the
+    *unclamped* restored image, which the loss uses (clamping would cut the
+    gradient of out-of-range pixels); :meth:`predict_by_feat` clamps it to
+    [0, 1]. With ``restoration_unshuffle=r > 1`` the branch works at ``1/r``
     resolution without losing pixels: the input is space-to-depth
-    rearranged (``PixelUnshuffle(r)``, ``3 r^2`` channels), the convs run
-    at ``H/r x W/r`` and the residual is predicted as ``3 r^2`` channels
-    and rearranged back (``PixelShuffle(r)``), so every full-resolution
-    pixel keeps its own output; the convs cost about ``1/r^2``.
+    rearranged (``PixelUnshuffle(r)``, ``3 r^2`` channels), the convs run at
+    ``H/r x W/r`` and the residual is predicted as ``3 r^2`` channels and
+    rearranged back (``PixelShuffle(r)``), so every full-resolution pixel
+    keeps its own output; the convs cost about ``1/r^2``.
 
     Losses: ``loss_{task} = task_loss_weights[task] * sum(loss(pred, gt))``
     over the task's ``loss_decode`` entries (each with its own
     ``loss_weight``, 1 by default), plus ``loss_restoration`` and
     ``acc_semseg`` / ``acc_parts``.
 
+    Subclasses build their decoder after ``super().__init__`` and implement
+    :meth:`forward_decoder`.
+
     Args:
         in_channels (Sequence[int]): Channels of each selected input scale,
             ordered fine (1/4) to coarse.
-        channels (int): Width of the shared decoder and the task heads.
+        channels (int): Width of the decoder and the task heads.
         tasks (Sequence[str]): Task names, see
             :data:`mmallnet.structures.ALL_TASKS`.
         in_index (Sequence[int]): Indices of the used backbone/neck outputs.
@@ -115,8 +127,8 @@ class MultiTaskHead(BaseModule):
         restoration_loss (dict, optional): Restoration loss config. Defaults
             to :data:`DEFAULT_RESTORATION_LOSS`.
         conv_cfg (dict, optional): Conv config. Defaults to None.
-        norm_cfg (dict, optional): Norm config of the shared decoder and the
-            task heads. Defaults to ``dict(type='BN')``.
+        norm_cfg (dict, optional): Norm config of the task heads (and of
+            the subclass's decoder convs). Defaults to ``dict(type='BN')``.
         act_cfg (dict): Activation config. Defaults to ``dict(type='ReLU')``.
         align_corners (bool): ``align_corners`` of every resize. Defaults to
             False.
@@ -143,15 +155,16 @@ class MultiTaskHead(BaseModule):
                  align_corners: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        name = type(self).__name__
         self.tasks = check_tasks(tasks, 'tasks')
         if not self.tasks and not restoration:
-            raise ValueError('MultiTaskHead: `tasks` is empty and '
-                             '`restoration` is False; nothing to predict.')
+            raise ValueError(f'{name}: `tasks` is empty and `restoration` '
+                             'is False; nothing to predict.')
         in_channels = list(in_channels)
         in_index = list(in_index)
         if not in_channels or len(in_channels) != len(in_index):
             raise ValueError(
-                f'MultiTaskHead: `in_channels` {in_channels} and `in_index` '
+                f'{name}: `in_channels` {in_channels} and `in_index` '
                 f'{in_index} must be non-empty and of equal length.')
         self.in_channels = in_channels
         self.in_index = in_index
@@ -187,14 +200,6 @@ class MultiTaskHead(BaseModule):
 
         conv_kwargs = dict(
             conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.lateral_convs = nn.ModuleList(
-            ConvModule(c, channels, 1, **conv_kwargs) for c in in_channels)
-        self.fpn_convs = nn.ModuleList(
-            ConvModule(channels, channels, 3, padding=1, **conv_kwargs)
-            for _ in in_channels)
-        self.fuse_conv = ConvModule(
-            len(in_channels) * channels, channels, 3, padding=1,
-            **conv_kwargs)
         self.task_heads = nn.ModuleDict({
             task: nn.Sequential(
                 ConvModule(channels, channels, 3, padding=1, **conv_kwargs),
@@ -206,128 +211,126 @@ class MultiTaskHead(BaseModule):
             nn.init.zeros_(head[-1].bias)
 
         if restoration:
-            if int(restoration_unshuffle) < 1:
-                raise ValueError(
-                    'MultiTaskHead: `restoration_unshuffle` must be a '
-                    f'positive integer, got {restoration_unshuffle!r}.')
-            r = self.restoration_unshuffle = int(restoration_unshuffle)
-            rc = restoration_channels
-            rest_kwargs = dict(conv_cfg=conv_cfg, norm_cfg=None,
-                               act_cfg=act_cfg)
-            self.restoration_reduce = ConvModule(channels, rc, 1,
-                                                 **rest_kwargs)
-            self.restoration_shallow = nn.Sequential(
-                ConvModule(3 * r * r, rc, 3, padding=1, **rest_kwargs),
-                ConvModule(rc, rc, 3, padding=1, **rest_kwargs))
-            self.restoration_fuse = ConvModule(rc, rc, 3, padding=1,
-                                               **rest_kwargs)
-            self.restoration_pred = nn.Conv2d(rc, 3 * r * r, 3, padding=1)
-            nn.init.zeros_(self.restoration_pred.weight)
-            nn.init.zeros_(self.restoration_pred.bias)
-            self.loss_restoration = MODELS.build(
-                copy.deepcopy(restoration_loss or DEFAULT_RESTORATION_LOSS))
+            self._build_restoration(restoration_channels,
+                                    restoration_unshuffle, restoration_loss)
+
+    def _build_restoration(self, rc: int, unshuffle: int,
+                           loss: OptConfigType) -> None:
+        """Build the restoration branch (see the class docstring)."""
+        if int(unshuffle) < 1:
+            raise ValueError(
+                f'{type(self).__name__}: `restoration_unshuffle` must be a '
+                f'positive integer, got {unshuffle!r}.')
+        r = self.restoration_unshuffle = int(unshuffle)
+        kwargs = dict(conv_cfg=self.conv_cfg, norm_cfg=None,
+                      act_cfg=self.act_cfg)
+        self.restoration_reduce = ConvModule(self.channels, rc, 1, **kwargs)
+        self.restoration_shallow = nn.Sequential(
+            ConvModule(3 * r * r, rc, 3, padding=1, **kwargs),
+            ConvModule(rc, rc, 3, padding=1, **kwargs))
+        self.restoration_fuse = ConvModule(rc, rc, 3, padding=1, **kwargs)
+        self.restoration_pred = nn.Conv2d(rc, 3 * r * r, 3, padding=1)
+        nn.init.zeros_(self.restoration_pred.weight)
+        nn.init.zeros_(self.restoration_pred.bias)
+        self.loss_restoration = MODELS.build(
+            copy.deepcopy(loss or DEFAULT_RESTORATION_LOSS))
 
     def _select_inputs(self, inputs: Sequence[Tensor]) -> List[Tensor]:
         """Pick ``in_index`` from the inputs and check their layout."""
+        name = type(self).__name__
         if max(self.in_index) >= len(inputs):
             raise ValueError(
-                f'MultiTaskHead: `in_index` {self.in_index} is out of range '
-                f'for {len(inputs)} input feature maps.')
+                f'{name}: `in_index` {self.in_index} is out of range for '
+                f'{len(inputs)} input feature maps.')
         feats = [inputs[i] for i in self.in_index]
         for i, (feat, c) in enumerate(zip(feats, self.in_channels)):
             if feat.shape[1] != c:
                 raise ValueError(
-                    f'MultiTaskHead: input {self.in_index[i]} has '
+                    f'{name}: input {self.in_index[i]} has '
                     f'{feat.shape[1]} channels, `in_channels` says {c}.')
             if i and (feat.shape[2] > feats[i - 1].shape[2]
                       or feat.shape[3] > feats[i - 1].shape[3]):
                 raise ValueError(
-                    'MultiTaskHead: inputs selected by `in_index` must be '
+                    f'{name}: inputs selected by `in_index` must be '
                     'ordered fine to coarse, got spatial sizes '
                     f'{[tuple(f.shape[2:]) for f in feats]}.')
         return feats
 
-    def forward_shared(self, inputs: Sequence[Tensor]) -> Tensor:
-        """Fuse the multi-scale inputs into the shared 1/4-scale feature.
+    def _resize(self, x: Tensor, size: Sequence[int]) -> Tensor:
+        """Bilinearly resize ``x`` to ``size``."""
+        return resize(x, size=tuple(size), mode='bilinear',
+                      align_corners=self.align_corners)
+
+    @abstractmethod
+    def forward_decoder(self, inputs) -> DecoderOutput:
+        """Decode the features into the restoration input and task features.
 
         Args:
-            inputs (Sequence[Tensor]): Backbone/neck outputs.
+            inputs: Backbone / neck outputs, as the subclass expects them.
 
         Returns:
-            Tensor: Shared feature (N, channels, H/4, W/4).
+            tuple: The restoration branch's input ``(B, channels, H/4,
+            W/4)`` and the task features at the same size: one tensor all
+            tasks share, or a dict task name -> tensor.
         """
-        feats = self._select_inputs(inputs)
-        laterals = [conv(f) for conv, f in zip(self.lateral_convs, feats)]
-        for i in range(len(laterals) - 1, 0, -1):
-            laterals[i - 1] = laterals[i - 1] + resize(
-                laterals[i],
-                size=laterals[i - 1].shape[2:],
-                mode='bilinear',
-                align_corners=self.align_corners)
-        outs = [conv(lat) for conv, lat in zip(self.fpn_convs, laterals)]
-        size = outs[0].shape[2:]
-        outs = [outs[0]] + [
-            resize(o, size=size, mode='bilinear',
-                   align_corners=self.align_corners) for o in outs[1:]
-        ]
-        return self.fuse_conv(torch.cat(outs, dim=1))
 
-    def forward_tasks(self, shared: Tensor,
+    def forward_tasks(self, feats: Union[Tensor, Mapping[str, Tensor]],
                       size: Sequence[int]) -> Dict[str, Tensor]:
-        """Predict every task's raw map from the shared feature.
+        """Predict every task's raw map.
 
         Args:
-            shared (Tensor): Shared feature at 1/4 scale.
+            feats (Tensor | Mapping[str, Tensor]): The task features at 1/4
+                scale: one shared tensor or one per task.
             size (Sequence[int]): Output (H, W), the input resolution.
 
         Returns:
             dict[str, Tensor]: Task name -> raw map (N, C_task, H, W).
         """
         return {
-            task: resize(self.task_heads[task](shared), size=tuple(size),
-                         mode='bilinear', align_corners=self.align_corners)
+            task: self._resize(
+                self.task_heads[task](feats if isinstance(feats, Tensor) else
+                                      feats[task]), size)
             for task in self.tasks
         }
 
-    def forward_restoration(self, shared: Tensor, degraded: Tensor) -> Tensor:
+    def forward_restoration(self, feature: Tensor,
+                            degraded: Tensor) -> Tensor:
         """Restore the degraded image (global residual, unclamped).
 
         Args:
-            shared (Tensor): Shared feature at 1/4 scale.
+            feature (Tensor): The decoder's restoration feature at 1/4.
             degraded (Tensor): Degraded input, (N, 3, H, W) RGB in [0, 1].
 
         Returns:
             Tensor: ``degraded + residual``, (N, 3, H, W), not clamped.
         """
+        name = type(self).__name__
         if degraded.dim() != 4 or degraded.shape[1] != 3:
             raise ValueError(
-                f'MultiTaskHead: `degraded` must be (N, 3, H, W), got '
+                f'{name}: `degraded` must be (N, 3, H, W), got '
                 f'{tuple(degraded.shape)}.')
-        degraded = degraded.to(shared.dtype)
+        degraded = degraded.to(feature.dtype)
         r = self.restoration_unshuffle
         if degraded.shape[2] % r or degraded.shape[3] % r:
             raise ValueError(
-                f'MultiTaskHead: input size {tuple(degraded.shape[2:])} is '
-                f'not divisible by `restoration_unshuffle`={r}; pad the '
-                'input (data_preprocessor size_divisor) accordingly.')
+                f'{name}: input size {tuple(degraded.shape[2:])} is not '
+                f'divisible by `restoration_unshuffle`={r}; pad the input '
+                '(data_preprocessor size_divisor) accordingly.')
         low_res = F.pixel_unshuffle(degraded, r) if r > 1 else degraded
-        feat = resize(self.restoration_reduce(shared),
-                      size=low_res.shape[2:], mode='bilinear',
-                      align_corners=self.align_corners)
+        feat = self._resize(self.restoration_reduce(feature),
+                            low_res.shape[2:])
         feat = self.restoration_fuse(feat + self.restoration_shallow(low_res))
         residual = self.restoration_pred(feat)
         if r > 1:
             residual = F.pixel_shuffle(residual, r)
         return degraded + residual
 
-    def forward(self,
-                inputs: Sequence[Tensor],
+    def forward(self, inputs,
                 degraded: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Forward function.
 
         Args:
-            inputs (Sequence[Tensor]): Multi-scale features (backbone/neck
-                outputs).
+            inputs: Backbone / neck outputs (see :meth:`forward_decoder`).
             degraded (Tensor, optional): Degraded input image, (N, 3, H, W)
                 RGB in [0, 1] (padded like the network input). Required with
                 ``restoration=True``; also fixes the output size. Without it
@@ -337,35 +340,36 @@ class MultiTaskHead(BaseModule):
             dict[str, Tensor]: Task name -> raw map at input resolution, and
             ``'restoration'`` -> unclamped restored image.
         """
-        shared = self.forward_shared(inputs)
+        if degraded is None and self.restoration:
+            raise ValueError(f'{type(self).__name__}: `degraded` is required '
+                             'when `restoration=True`.')
+        restoration_feat, task_feats = self.forward_decoder(inputs)
         if degraded is not None:
-            size = degraded.shape[2:]
-        elif self.restoration:
-            raise ValueError('MultiTaskHead: `degraded` is required when '
-                             '`restoration=True`.')
+            size = tuple(degraded.shape[2:])
         else:
-            size = (shared.shape[2] * 4, shared.shape[3] * 4)
-        outputs = self.forward_tasks(shared, size)
+            size = (restoration_feat.shape[2] * 4,
+                    restoration_feat.shape[3] * 4)
+        outputs = self.forward_tasks(task_feats, size)
         if self.restoration:
             outputs[RESTORATION_KEY] = self.forward_restoration(
-                shared, degraded)
+                restoration_feat, degraded)
         return outputs
 
-    @staticmethod
-    def _stack_field(data_samples: SampleList, field: str,
+    def _stack_field(self, data_samples: SampleList, field: str,
                      task: str) -> Tensor:
         """Stack one PixelData field of all samples into (N, C, H, W)."""
+        name = type(self).__name__
         maps = []
         for i, sample in enumerate(data_samples):
             if not hasattr(sample, field):
                 raise KeyError(
-                    f'MultiTaskHead: data sample {i} has no `{field}` field '
-                    f'needed by task {task!r}.')
+                    f'{name}: data sample {i} has no `{field}` field needed '
+                    f'by task {task!r}.')
             maps.append(getattr(sample, field).data)
         shapes = {tuple(m.shape) for m in maps}
         if len(shapes) != 1:
             raise ValueError(
-                f'MultiTaskHead: `{field}` has different shapes in one batch '
+                f'{name}: `{field}` has different shapes in one batch '
                 f'{sorted(shapes)}; the data preprocessor must pad it.')
         return torch.stack(maps)
 
@@ -384,35 +388,35 @@ class MultiTaskHead(BaseModule):
             applied), ``acc_semseg`` / ``acc_parts`` (pixel accuracy in %)
             and ``loss_restoration``.
         """
+        name = type(self).__name__
         losses = dict()
         for task in self.tasks:
             if task not in outputs:
-                raise KeyError(f'MultiTaskHead: `outputs` lacks task '
-                               f'{task!r}; got {list(outputs)}.')
+                raise KeyError(f'{name}: `outputs` lacks task {task!r}; got '
+                               f'{list(outputs)}.')
             spec = TASK_SPECS[task]
             pred = outputs[task]
             gt = self._stack_field(data_samples, spec.gt_field,
                                    task).to(pred.device)
             if pred.shape[2:] != gt.shape[2:]:
-                pred = resize(pred, size=gt.shape[2:], mode='bilinear',
-                              align_corners=self.align_corners)
+                pred = self._resize(pred, gt.shape[2:])
             kwargs = dict()
-            if task in _LABEL_TASKS:
+            if task in LABEL_TASKS:
                 target = gt.squeeze(1).long()
                 kwargs['ignore_index'] = int(spec.ignore_value)
             else:
                 target = gt.to(pred.dtype)
-                if task in _BINARY_TASKS:
+                if task in BINARY_TASKS:
                     kwargs['ignore_index'] = int(spec.ignore_value)
             loss = sum(loss_fn(pred, target, **kwargs)
                        for loss_fn in self.loss_decode[task])
             losses[f'loss_{task}'] = self.task_loss_weights[task] * loss
-            if task in _LABEL_TASKS:
+            if task in LABEL_TASKS:
                 losses[f'acc_{task}'] = accuracy(
                     pred, target, ignore_index=int(spec.ignore_value))
         if self.restoration:
             if RESTORATION_KEY not in outputs:
-                raise KeyError(f'MultiTaskHead: `outputs` lacks '
+                raise KeyError(f'{name}: `outputs` lacks '
                                f'{RESTORATION_KEY!r}; got {list(outputs)}.')
             pred = outputs[RESTORATION_KEY]
             clean = self._stack_field(data_samples, CLEAN_IMG_KEY,
@@ -420,7 +424,7 @@ class MultiTaskHead(BaseModule):
             img_shapes = []
             for i, sample in enumerate(data_samples):
                 if 'img_shape' not in sample.metainfo:
-                    raise KeyError(f'MultiTaskHead: data sample {i} has no '
+                    raise KeyError(f'{name}: data sample {i} has no '
                                    '`img_shape` metainfo (needed to mask '
                                    'the padding of the restoration loss).')
                 img_shapes.append(sample.metainfo['img_shape'][:2])
@@ -431,7 +435,7 @@ class MultiTaskHead(BaseModule):
     def predict_by_feat(self, outputs: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """Post-process raw outputs into predictions.
 
-        semseg / parts stay logits (the segmentor resizes, then argmaxes);
+        semseg / parts stay logits (the segmentor crops, then argmaxes);
         boundary / saliency become probabilities (sigmoid); depth is clamped
         at 0; normals are L2-normalised; the restored image is clamped to
         [0, 1].
@@ -445,9 +449,9 @@ class MultiTaskHead(BaseModule):
         """
         preds = dict()
         for key, value in outputs.items():
-            if key in _LABEL_TASKS:
+            if key in LABEL_TASKS:
                 preds[key] = value
-            elif key in _BINARY_TASKS:
+            elif key in BINARY_TASKS:
                 preds[key] = value.sigmoid()
             elif key == 'depth':
                 preds[key] = value.clamp(min=0)
@@ -456,6 +460,6 @@ class MultiTaskHead(BaseModule):
             elif key == RESTORATION_KEY:
                 preds[key] = value.clamp(0, 1)
             else:
-                raise KeyError(f'MultiTaskHead: unknown output {key!r} in '
-                               '`outputs`.')
+                raise KeyError(f'{type(self).__name__}: unknown output '
+                               f'{key!r} in `outputs`.')
         return preds

@@ -1,4 +1,4 @@
-"""Test-time protocol (DESIGN §2): no resize; pad, predict, crop back.
+"""Test-time protocol of the MTL benchmarks: no resize; pad, predict, crop back.
 
 The data preprocessor pads each test image bottom/right to the dataset's
 size (NYUD-v2 448x576, PASCAL-Context 512x512); the segmentor crops every
@@ -17,7 +17,8 @@ from mmseg.registry import MODELS
 
 from mmallnet.structures import ALL_TASKS, MultiTaskDataSample
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
                          recursive=True)
@@ -81,7 +82,7 @@ def test_every_config_pads_test_images_to_the_dataset_size(config):
 def test_odd_nyud_image_is_padded_predicted_and_cropped_back():
     """425x560 -> 448x576 -> predictions of the top-left 425x560."""
     cfg = Config.fromfile(NYUD_CONFIG)
-    head = dict(type='MultiTaskHead', in_channels=[16, 32, 64, 128],
+    head = dict(type='MultiTaskFPNHead', in_channels=[16, 32, 64, 128],
                 channels=16, tasks=list(ALL_TASKS), num_classes=40)
     backbone = dict(type='ResNetV1c', depth=18, stem_channels=16,
                     base_channels=16, norm_cfg=dict(type='BN'))

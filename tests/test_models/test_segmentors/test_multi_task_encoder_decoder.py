@@ -8,14 +8,14 @@ from mmseg.registry import MODELS
 from mmallnet.models.segmentors.multi_task_encoder_decoder import (
     MultiTaskEncoderDecoder,
 )
-from mmallnet.structures import ALL_TASKS, MultiTaskDataSample
+from mmallnet.structures import ALL_TASKS, MultiTaskDataSample, routing_of
 from mmallnet.testing import multi_task_batch
 
 NUM_CLASSES = 5
 BACKBONE = dict(type='ResNetV1c', depth=18, stem_channels=16,
                 base_channels=16, norm_cfg=dict(type='BN'))
-HEAD = dict(type='MultiTaskHead', in_channels=[16, 32, 64, 128], channels=16,
-            tasks=list(ALL_TASKS), num_classes=NUM_CLASSES)
+HEAD = dict(type='MultiTaskFPNHead', in_channels=[16, 32, 64, 128],
+            channels=16, tasks=list(ALL_TASKS), num_classes=NUM_CLASSES)
 MEAN = [123.675, 116.28, 103.53]
 STD = [58.395, 57.12, 57.375]
 
@@ -209,14 +209,17 @@ def test_routed_neck_adds_the_routing_loss_and_usage():
     torch.manual_seed(0)
     model = _model(neck=ROUTED_NECK, route_loss_weight=0.5).train()
     inputs, samples = _batch()
+    torch.manual_seed(1)
     losses = model.loss(inputs, samples)
     assert set(losses) == EXPECTED_LOSS_KEYS | {'route.loss_aux'} | {
         f'route.expert{k}' for k in range(4)}
+    torch.manual_seed(1)  # the same routing noise
+    routing = routing_of(model.extract_feat(inputs))
     torch.testing.assert_close(losses['route.loss_aux'],
-                               0.5 * model.neck.last_aux_loss)
+                               0.5 * routing.aux_loss)
     usage = torch.stack([losses[f'route.expert{k}'] for k in range(4)])
     # 2 images x 4 scales x top-1 = 8 decisions.
-    expected = torch.bincount(model.neck.last_routing.flatten(),
+    expected = torch.bincount(routing.decisions.flatten(),
                               minlength=4).float() / 8
     torch.testing.assert_close(usage, expected)
     assert not usage.requires_grad
@@ -228,7 +231,7 @@ def test_routed_neck_records_routing_in_predictions():
     inputs, samples = _batch()
     with torch.no_grad():
         out = model.predict(inputs, samples)
-    routing = model.neck.last_routing
+        routing = routing_of(model.extract_feat(inputs)).decisions
     for i, sample in enumerate(out):
         assert sample.routing == routing[i].tolist()
         assert len(sample.routing) == 4 and len(sample.routing[0]) == 1
@@ -260,10 +263,10 @@ def test_routing_metric_reads_the_predictions():
         sample.set_metainfo(dict(degradation_type=kind))
     with torch.no_grad():
         out = model.predict(inputs, samples)
+        routing = routing_of(model.extract_feat(inputs)).decisions
     metric = RoutingMetric(num_experts=4)
     metric.process(None, [s.to_dict() for s in out])
     results = metric.compute_metrics(metric.results)
-    routing = model.neck.last_routing
     for scale in range(4):
         expert = int(routing[0, scale, 0])
         assert results[f'fog/s{scale}.E{expert + 1}'] == 1.0

@@ -1,11 +1,14 @@
+"""The baseline's FPN multi-task head and what it inherits from
+BaseMultiTaskHead: task heads, restoration branch, losses, post-processing.
+"""
 import pytest
 import torch
 from mmseg.models.losses import CrossEntropyLoss
 from mmseg.registry import MODELS
 
-from mmallnet.models.decode_heads.multi_task_head import (
+from mmallnet.models.decode_heads import MultiTaskFPNHead
+from mmallnet.models.decode_heads.base_multi_task_head import (
     DEFAULT_TASK_LOSS_WEIGHTS,
-    MultiTaskHead,
 )
 from mmallnet.models.losses.balanced_bce_loss import BalancedBCELoss
 from mmallnet.models.losses.depth_l1_loss import DepthL1Loss
@@ -28,7 +31,7 @@ def _feats(n=2, size=32):
 
 
 def _head(tasks, **kwargs):
-    return MultiTaskHead(in_channels=IN_CHANNELS, channels=8, tasks=tasks,
+    return MultiTaskFPNHead(in_channels=IN_CHANNELS, channels=8, tasks=tasks,
                          **kwargs)
 
 
@@ -88,7 +91,7 @@ def test_restoration_unshuffle_keeps_every_pixel():
 
 
 def test_in_index_selects_scales():
-    head = MultiTaskHead(in_channels=[16, 32], in_index=[1, 3], channels=8,
+    head = MultiTaskFPNHead(in_channels=[16, 32], in_index=[1, 3], channels=8,
                          tasks=['depth'], restoration=False)
     # the degraded image (optional without restoration) fixes the size
     out = head(_feats(), torch.rand(2, 3, 32, 32))
@@ -98,9 +101,9 @@ def test_in_index_selects_scales():
     with pytest.raises(ValueError, match='in_channels'):
         head([f[:, :4] for f in _feats()])
     with pytest.raises(ValueError, match='equal length'):
-        MultiTaskHead(in_channels=[8], in_index=[0, 1], channels=8,
+        MultiTaskFPNHead(in_channels=[8], in_index=[0, 1], channels=8,
                       tasks=['depth'])
-    coarse_first = MultiTaskHead(in_channels=[32, 8], in_index=[3, 0],
+    coarse_first = MultiTaskFPNHead(in_channels=[32, 8], in_index=[3, 0],
                                  channels=8, tasks=['depth'],
                                  restoration=False)
     with pytest.raises(ValueError, match='fine to coarse'):
@@ -118,7 +121,7 @@ def test_unknown_task_names():
 
 def test_build_from_registry_and_default_losses():
     head = MODELS.build(
-        dict(type='MultiTaskHead', in_channels=IN_CHANNELS, channels=8,
+        dict(type='MultiTaskFPNHead', in_channels=IN_CHANNELS, channels=8,
              tasks=list(ALL_TASKS)))
     expected = dict(semseg=CrossEntropyLoss, parts=CrossEntropyLoss,
                     depth=DepthL1Loss, normals=NormalL1Loss,

@@ -1,0 +1,88 @@
+"""ExpertRouting: losses, metainfo and how neck outputs carry it."""
+import pytest
+import torch
+
+from mmallnet.models.layers.image_router import Routing
+from mmallnet.structures import ExpertRouting, RoutedFeatures, routing_of
+from mmallnet.structures.expert_routing import stack_scales
+from mmallnet.structures.multi_task_data_sample import MultiTaskDataSample
+
+
+def routing() -> ExpertRouting:
+    # 2 images, 3 scales, top-1 of 4 experts
+    decisions = torch.tensor([[[0], [2], [2]], [[1], [2], [3]]])
+    probs = torch.tensor([[[.7, .1, .1, .1], [.1, .1, .6, .2],
+                           [.2, .2, .5, .1]],
+                          [[.1, .8, .05, .05], [.3, .1, .4, .2],
+                           [.1, .1, .1, .7]]])
+    gates = probs.gather(2, decisions)
+    return ExpertRouting(decisions=decisions, gates=gates, probs=probs,
+                         aux_loss=torch.tensor(0.25))
+
+
+def test_losses_are_the_weighted_aux_loss_and_expert_shares():
+    losses = routing().losses(weight=0.1)
+    assert set(losses) == {'route.loss_aux'} | {
+        f'route.expert{k}' for k in range(4)
+    }
+    torch.testing.assert_close(losses['route.loss_aux'], torch.tensor(0.025))
+    # 6 decisions: expert 0 once, 1 once, 2 three times, 3 once
+    shares = torch.stack([losses[f'route.expert{k}'] for k in range(4)])
+    assert torch.equal(shares, torch.tensor([1., 1., 3., 1.]) / 6)
+
+
+def test_unused_experts_get_a_zero_share():
+    r = routing()
+    r = ExpertRouting(decisions=torch.zeros_like(r.decisions),
+                      gates=r.gates, probs=r.probs, aux_loss=r.aux_loss)
+    losses = r.losses(1.0)
+    assert losses['route.expert0'].item() == 1.0
+    assert losses['route.expert3'].item() == 0.0
+
+
+def test_sample_metainfo_and_write_to():
+    r = routing()
+    meta = r.sample_metainfo(1)
+    assert meta['routing'] == [[1], [2], [3]]
+    assert meta['routing_gates'] == r.gates[1].tolist()
+    assert [g for (g, ) in meta['routing_gates']] == pytest.approx(
+        [.8, .4, .7])
+    assert meta['routing_probs'][2] == pytest.approx([.1, .1, .1, .7])
+    samples = [MultiTaskDataSample(), MultiTaskDataSample()]
+    r.write_to(samples)
+    assert samples[0].routing == [[0], [2], [2]]
+    assert samples[1].routing_probs == meta['routing_probs']
+
+
+def test_routed_features_is_a_tuple_with_routing():
+    maps = [torch.zeros(1, 2, 4, 4), torch.ones(1, 2, 2, 2)]
+    r = routing()
+    features = RoutedFeatures(maps, r)
+    assert isinstance(features, tuple) and len(features) == 2
+    assert features[1] is maps[1]
+    assert [features[i] for i in (1, 0)] == [maps[1], maps[0]]
+    assert routing_of(features) is r
+    assert routing_of(RoutedFeatures(maps, None)) is None
+
+
+def test_routing_of_other_outputs():
+    r = routing()
+    assert routing_of(dict(restoration=(), routing=r)) is r
+    assert routing_of(dict(restoration=())) is None
+    assert routing_of((torch.zeros(1), )) is None  # a plain neck / backbone
+    with pytest.raises(TypeError, match='ExpertRouting'):
+        routing_of(dict(routing=torch.zeros(2, 3, 1)))
+
+
+def test_stack_scales():
+    per_scale = [
+        Routing(indices=torch.tensor([[s], [3 - s]]),
+                gates=torch.full((2, 1), 0.5),
+                probs=torch.full((2, 4), 0.25),
+                aux_loss=torch.tensor(float(s))) for s in range(3)
+    ]
+    r = stack_scales(per_scale)
+    assert r.decisions.tolist() == [[[0], [1], [2]], [[3], [2], [1]]]
+    assert r.probs.shape == (2, 3, 4) and r.gates.shape == (2, 3, 1)
+    assert r.aux_loss.item() == 1.0  # mean over scales
+    assert stack_scales([]) is None
