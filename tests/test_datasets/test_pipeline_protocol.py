@@ -1,4 +1,4 @@
-"""The base dataset configs follow the data protocol (DESIGN §2).
+"""The base dataset configs follow the multi-task data protocol.
 
 Training: scale s ~ U(0.5, 2) (bilinear image, nearest labels, depth / s),
 random crop (cat_max_ratio 0.75), flip (normals' x negated), photometric

@@ -1,4 +1,4 @@
-"""Test-time protocol of the MTL benchmarks: no resize; pad, predict, crop back.
+"""Test-time protocol of the MTL benchmarks: no resize; pad, predict, crop.
 
 The data preprocessor pads each test image bottom/right to the dataset's
 size (NYUD-v2 448x576, PASCAL-Context 512x512); the segmentor crops every
