@@ -60,6 +60,17 @@ def nyud_root(tmp_path):
     return dict(root=root, samples=samples, ids=ids)
 
 
+@pytest.fixture
+def single_thread():
+    """One intra-op thread: tiny convs gain nothing from more, on a busy
+    two-core machine oversubscribed threads make steps 10x slower, and a
+    fixed thread count keeps reductions in one order (golden records)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def mmseg_default_scope():
     """Build registry names in MMSeg's scope, as configs do."""

@@ -5,9 +5,8 @@ with its features, in every output mode, instead of keeping it on the
 module: its ``'dual'`` dict has it under ``'routing'``, and its ``'fused'``
 tuple (for stock MMSeg heads) is a :class:`RoutedFeatures`, a tuple of maps
 with a ``routing`` attribute. :func:`routing_of` reads either. Segmentors
-turn it into losses (:meth:`ExpertRouting.losses`) and per-sample metainfo
-(:meth:`ExpertRouting.sample_metainfo`, read by ``RoutingMetric`` and the
-visualizer).
+turn it into losses (:func:`routing_losses`) and per-sample metainfo
+(:func:`write_routing`, read by ``RoutingMetric`` and the visualizer).
 """
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional
@@ -122,6 +121,32 @@ def routing_of(features: Any) -> Optional[ExpertRouting]:
                 f'ExpertRouting, got {type(routing).__name__}.')
         return routing
     return None
+
+
+def routing_losses(features: Any, weight: float) -> Dict[str, Tensor]:
+    """The routing losses of a neck output (none without routing).
+
+    Args:
+        features: A neck's output, see :func:`routing_of`.
+        weight (float): Weight of the aux loss.
+
+    Returns:
+        dict[str, Tensor]: :meth:`ExpertRouting.losses`, or an empty dict.
+    """
+    routing = routing_of(features)
+    return {} if routing is None else routing.losses(weight)
+
+
+def write_routing(features: Any, data_samples: Iterable) -> None:
+    """Write a neck output's routing into the samples' metainfo, if any.
+
+    Args:
+        features: A neck's output, see :func:`routing_of`.
+        data_samples (Iterable): One sample per image of the batch.
+    """
+    routing = routing_of(features)
+    if routing is not None:
+        routing.write_to(data_samples)
 
 
 def stack_scales(per_scale: List[Any]) -> Optional[ExpertRouting]:

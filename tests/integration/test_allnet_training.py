@@ -21,12 +21,7 @@ PAPER_CONFIGS = sorted(
         osp.join(REPO, 'configs', 'allnet', '**', pattern), recursive=True))
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 def test_configs_are_found():

@@ -26,15 +26,6 @@ from record_golden_outputs import (  # noqa: E402
 CONFIGS = algorithm_configs()
 
 
-@pytest.fixture
-def one_thread():
-    """Run with one intra-op thread (the recorder's setting)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_every_config_has_a_golden_record():
     missing = [c for c in CONFIGS if not osp.isfile(golden_path(c))]
     assert not missing, (
@@ -43,7 +34,7 @@ def test_every_config_has_a_golden_record():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
-def test_outputs_match_golden_record(path, one_thread):
+def test_outputs_match_golden_record(path, single_thread):
     import mmallnet  # noqa: F401
     with open(golden_path(path)) as f:
         want = json.load(f)
@@ -52,7 +43,7 @@ def test_outputs_match_golden_record(path, one_thread):
     assert not errors, '\n'.join(errors)
 
 
-def test_compare_records_sees_a_one_ulp_change(one_thread):
+def test_compare_records_sees_a_one_ulp_change(single_thread):
     import mmallnet  # noqa: F401
     path = [c for c in CONFIGS if 'mtl-baseline_r18-w32' in c][0]
     got = model_record(Config.fromfile(path))

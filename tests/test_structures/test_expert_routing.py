@@ -4,7 +4,11 @@ import torch
 
 from mmallnet.models.layers.image_router import Routing
 from mmallnet.structures import ExpertRouting, RoutedFeatures, routing_of
-from mmallnet.structures.expert_routing import stack_scales
+from mmallnet.structures.expert_routing import (
+    routing_losses,
+    stack_scales,
+    write_routing,
+)
 from mmallnet.structures.multi_task_data_sample import MultiTaskDataSample
 
 
@@ -86,3 +90,17 @@ def test_stack_scales():
     assert r.probs.shape == (2, 3, 4) and r.gates.shape == (2, 3, 1)
     assert r.aux_loss.item() == 1.0  # mean over scales
     assert stack_scales([]) is None
+
+
+def test_routing_losses_and_write_routing_of_neck_outputs():
+    r = routing()
+    features = RoutedFeatures([torch.zeros(2, 1, 2, 2)], r)
+    assert routing_losses((torch.zeros(1), ), 0.1) == {}
+    losses = routing_losses(features, 0.1)
+    assert set(losses) == set(r.losses(0.1))
+    torch.testing.assert_close(losses['route.loss_aux'], torch.tensor(0.025))
+    samples = [MultiTaskDataSample(), MultiTaskDataSample()]
+    write_routing(dict(routing=None), samples)
+    assert 'routing' not in samples[0]
+    write_routing(dict(routing=r), samples)
+    assert samples[1].routing == [[1], [2], [3]]

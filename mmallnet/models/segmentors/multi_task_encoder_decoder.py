@@ -16,7 +16,7 @@ from mmseg.utils import (
 )
 from torch import Tensor
 
-from ...structures.expert_routing import routing_of
+from ...structures.expert_routing import routing_losses, write_routing
 from ...structures.multi_task_data_sample import MultiTaskDataSample
 from ...structures.tasks import DEGRADED_IMG_KEY, RESTORED_IMG_KEY, TASK_SPECS
 from ..decode_heads.base_multi_task_head import RESTORATION_KEY
@@ -201,9 +201,7 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
         x, outputs = self._features_and_outputs(inputs, data_samples)
         losses = add_prefix(
             self.decode_head.loss_by_feat(outputs, data_samples), 'decode')
-        routing = routing_of(x)
-        if routing is not None:
-            losses.update(routing.losses(self.route_loss_weight))
+        losses.update(routing_losses(x, self.route_loss_weight))
         return losses
 
     def predict(self,
@@ -230,9 +228,7 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
                 for _ in range(inputs.shape[0])
             ]
         x, outputs = self._features_and_outputs(inputs, data_samples)
-        routing = routing_of(x)
-        if routing is not None:
-            routing.write_to(data_samples)
+        write_routing(x, data_samples)
         return self.postprocess_result(outputs, data_samples)
 
     def _forward(self,

@@ -6,7 +6,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor
 
-from ...structures.expert_routing import routing_of
+from ...structures.expert_routing import routing_losses, write_routing
 
 
 @MODELS.register_module()
@@ -75,9 +75,7 @@ class RoutedEncoderDecoder(EncoderDecoder):
         losses = self._decode_head_forward_train(x, data_samples)
         if self.with_auxiliary_head:
             losses.update(self._auxiliary_head_forward_train(x, data_samples))
-        routing = routing_of(x)
-        if routing is not None:
-            losses.update(routing.losses(self.route_loss_weight))
+        losses.update(routing_losses(x, self.route_loss_weight))
         return losses
 
     def predict(self,
@@ -106,7 +104,5 @@ class RoutedEncoderDecoder(EncoderDecoder):
         seg_logits = self.decode_head.predict(x, batch_img_metas,
                                               self.test_cfg)
         results = self.postprocess_result(seg_logits, data_samples)
-        routing = routing_of(x)
-        if routing is not None:
-            routing.write_to(results)
+        write_routing(x, results)
         return results

@@ -33,14 +33,7 @@ def _batch(shapes=((64, 64), (50, 60)), size=64, seed=0):
                             std=STD)
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """One intra-op thread: tiny convs gain nothing from more, and on a
-    busy two-core machine oversubscribed threads make steps 10x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 EXPECTED_LOSS_KEYS = {f'decode.loss_{t}' for t in ALL_TASKS} | {

@@ -28,12 +28,7 @@ NYUD_CONFIG = osp.join(REPO, 'configs', 'mtl_baseline',
                        'mtl-baseline_r18_1xb4-40k_nyud-448x576.py')
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 def _sample(h: int, w: int, seed: int = 0):
