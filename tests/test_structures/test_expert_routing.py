@@ -3,7 +3,12 @@ import pytest
 import torch
 
 from mmallnet.models.layers.image_router import Routing
-from mmallnet.structures import ExpertRouting, RoutedFeatures, routing_of
+from mmallnet.structures import (
+    ROUTING_METAINFO_KEYS,
+    ExpertRouting,
+    RoutedFeatures,
+    routing_of,
+)
 from mmallnet.structures.expert_routing import (
     routing_losses,
     stack_scales,
@@ -47,6 +52,7 @@ def test_unused_experts_get_a_zero_share():
 def test_sample_metainfo_and_write_to():
     r = routing()
     meta = r.sample_metainfo(1)
+    assert tuple(meta) == ROUTING_METAINFO_KEYS
     assert meta['routing'] == [[1], [2], [3]]
     assert meta['routing_gates'] == r.gates[1].tolist()
     assert [g for (g, ) in meta['routing_gates']] == pytest.approx(
