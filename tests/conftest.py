@@ -18,13 +18,15 @@ def write_nyud_sample(root: str, img_id: str, rng: np.random.Generator,
 
     Returns:
         dict: ``img`` (RGB uint8), ``label`` (stored 0..K), ``depth``,
-        ``normals_png`` (RGB uint8), ``edge`` (0/255), ``saliency`` (0/255).
+        ``normals_png`` (RGB uint8, unit normals), ``edge`` (0/255),
+        ``saliency`` (0/255).
     """
+    from mmallnet.testing.normals import random_normals_png
     arrays = dict(
         img=rng.integers(0, 256, (height, width, 3), dtype=np.uint8),
         label=rng.integers(0, 6, (height, width), dtype=np.uint8),
         depth=rng.uniform(0.5, 9.0, (height, width)).astype(np.float32),
-        normals_png=rng.integers(0, 256, (height, width, 3), dtype=np.uint8),
+        normals_png=random_normals_png(rng, (height, width)),
         edge=(rng.random((height, width)) < 0.2).astype(np.uint8) * 255,
         saliency=(rng.random((height, width)) < 0.4).astype(np.uint8) * 255)
     cv2.imwrite(

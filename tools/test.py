@@ -13,6 +13,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmseg.registry import RUNNERS  # noqa: E402
 
 import mmallnet  # noqa: E402,F401  (registers modules, checkpoint loader)
+from mmallnet.engine.hooks import CheckpointFitHook  # noqa: E402
 from mmallnet.utils import (  # noqa: E402
     TRUST_FLAG,
     TRUST_HELP,
@@ -48,6 +49,12 @@ def parse_args() -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='override settings in the config, key=value pairs')
+    parser.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help='evaluate even when the checkpoint\'s keys or shapes do not '
+        'fit the model (the parameters that do not fit stay as '
+        'initialised); by default such a checkpoint is refused')
     parser.add_argument(TRUST_FLAG, action='store_true', help=TRUST_HELP)
     parser.add_argument(
         '--launcher',
@@ -135,6 +142,12 @@ def main() -> None:
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
     runner.register_hook(RankLocalTestJsonHook(), priority='LOW')
+    runner.register_hook(
+        CheckpointFitHook(
+            args.checkpoint,
+            allow_partial=args.allow_partial,
+            hint='pass --allow-partial to evaluate with the parameters '
+            'that fit'))
     runner.test()
 
 

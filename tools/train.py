@@ -14,6 +14,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmseg.registry import RUNNERS  # noqa: E402
 
 import mmallnet  # noqa: E402,F401  (registers modules, checkpoint loader)
+from mmallnet.engine import find_resumable_checkpoint  # noqa: E402
 from mmallnet.utils import (  # noqa: E402
     TRUST_FLAG,
     TRUST_HELP,
@@ -30,7 +31,7 @@ def parse_args() -> argparse.Namespace:
         '--resume',
         action='store_true',
         default=False,
-        help='resume from the latest checkpoint in the work_dir')
+        help='resume from the latest complete checkpoint in the work_dir')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -100,6 +101,13 @@ def main() -> None:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
 
     cfg.resume = args.resume
+    if args.resume:
+        # The newest complete checkpoint: last_checkpoint's file, or the
+        # newest complete iter_*/epoch_*.pth when that one is broken (a
+        # warning says so). None (nothing saved yet): MMEngine's behaviour.
+        resume_from = find_resumable_checkpoint(cfg.work_dir)
+        if resume_from is not None:
+            cfg.load_from = resume_from
     setup_cpu_distributed(cfg, args.launcher)
 
     runner = (Runner.from_cfg(cfg)

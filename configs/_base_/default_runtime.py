@@ -8,3 +8,21 @@ vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
     type='MultiTaskLocalVisualizer', vis_backends=vis_backends,
     name='visualizer')
+# Hooks every mmallnet run gets. A config that sets `custom_hooks` replaces
+# this list (MMEngine does not merge lists): repeat these entries there. A
+# dataset base config must not set it (two bases defining one key is an
+# error in MMEngine).
+# - TaskConsistencyHook: the head's, datasets' and metrics' tasks must
+#   agree (checked before training / validation / testing).
+# - DegradedBenchmarkAverageHook: adds `mt/degraded_mean/<metric>`, the
+#   mean over the degradation types (sets) of MultiTaskMetric's per-type
+#   results, `clean` excluded; nothing without per-type results.
+# - NonFiniteLossHook: a NaN/inf loss stops training before the optimizer
+#   step and before any checkpoint of that state; action='skip' drops such
+#   steps instead and counts them (`skipped_nonfinite_steps` in the log),
+#   e.g. --cfg-options custom_hooks.2.action=skip.
+custom_hooks = [
+    dict(type='TaskConsistencyHook'),
+    dict(type='DegradedBenchmarkAverageHook'),
+    dict(type='NonFiniteLossHook'),
+]

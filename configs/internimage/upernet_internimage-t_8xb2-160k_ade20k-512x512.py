@@ -95,7 +95,7 @@ train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=160000, val_interval=16000)
 default_hooks = dict(
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         by_epoch=False,
         interval=1000,
         max_keep_ckpts=1,

@@ -13,9 +13,11 @@ and their ``METAINFO``.
 """
 import os.path as osp
 from abc import ABCMeta, abstractmethod
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from mmengine.dataset import BaseDataset
+
+from mmallnet.utils.dense_maps import AnnotationError
 
 from .degraded_benchmark import attach_degraded_copy
 
@@ -34,15 +36,27 @@ def read_id_list(ann_file: str, owner: str, split: str) -> List[str]:
     Raises:
         FileNotFoundError: The file does not exist.
         ValueError: The file lists no ids.
+        AnnotationError: The file lists an id twice (names the id and
+            both line numbers).
     """
     if not osp.isfile(ann_file):
         raise FileNotFoundError(f'{owner}: split file not found: {ann_file} '
                                 f'(split={split!r}).')
+    first_line: Dict[str, int] = {}
     with open(ann_file) as f:
-        ids = [line.strip() for line in f if line.strip()]
-    if not ids:
+        for number, line in enumerate(f, start=1):
+            img_id = line.strip()
+            if not img_id:
+                continue
+            if img_id in first_line:
+                raise AnnotationError(
+                    ann_file, f'{owner}: id {img_id!r} is listed twice, on '
+                    f'lines {first_line[img_id]} and {number} '
+                    f'(split={split!r}); expected each id once.')
+            first_line[img_id] = number
+    if not first_line:
         raise ValueError(f'Split file {ann_file} lists no ids.')
-    return ids
+    return list(first_line)
 
 
 class BaseMultiTaskDataset(BaseDataset, metaclass=ABCMeta):
@@ -62,6 +76,9 @@ class BaseMultiTaskDataset(BaseDataset, metaclass=ABCMeta):
             missing from the copy raises. Default None.
         degradation (str, optional): Set of the copy, e.g. ``'noise_25'``,
             ``'fog'``. Default None.
+        verify_sha256 (bool): Check every stored image of the degraded copy
+            against the manifest's SHA-256 (once per image per process; a
+            mismatch raises naming set, id and file). Default True.
         **kwargs: Passed to :class:`mmengine.dataset.BaseDataset`.
 
     Raises:
@@ -78,6 +95,7 @@ class BaseMultiTaskDataset(BaseDataset, metaclass=ABCMeta):
                  ann_file: str = '',
                  degraded_root: Optional[str] = None,
                  degradation: Optional[str] = None,
+                 verify_sha256: bool = True,
                  **kwargs) -> None:
         if (degraded_root is None) != (degradation is None):
             raise ValueError(f'{type(self).__name__}: give both '
@@ -85,6 +103,7 @@ class BaseMultiTaskDataset(BaseDataset, metaclass=ABCMeta):
         self.split = split
         self.degraded_root = degraded_root
         self.degradation = degradation
+        self.verify_sha256 = verify_sha256
         ann_file = ann_file or osp.join(self.SPLIT_DIR, f'{split}.txt')
         super().__init__(data_root=data_root, ann_file=ann_file, **kwargs)
 
@@ -123,5 +142,6 @@ class BaseMultiTaskDataset(BaseDataset, metaclass=ABCMeta):
         data_list = [self.parse_data_info(img_id) for img_id in ids]
         if self.degraded_root is not None:
             attach_degraded_copy(data_list, self.degraded_root,
-                                 self.degradation, type(self).__name__)
+                                 self.degradation, type(self).__name__,
+                                 self.verify_sha256)
         return data_list

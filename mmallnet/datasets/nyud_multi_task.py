@@ -95,7 +95,9 @@ class NYUDMultiTaskDataset(BaseMultiTaskDataset):
 
         Returns:
             dict: ``img_path``, ``img_id``, ``ann_paths`` (task -> file),
-            ``seg_fields`` and ``reduce_zero_label``.
+            ``seg_fields``, ``reduce_zero_label`` and ``num_classes`` (of
+            the metainfo, for the label check of
+            :class:`LoadMultiTaskAnnotations`; None without classes).
         """
         img_path = osp.join(self.data_root, self.IMG_DIR,
                             img_id + self.IMG_SUFFIX)
@@ -106,9 +108,11 @@ class NYUDMultiTaskDataset(BaseMultiTaskDataset):
         }
         for path in (img_path, *ann_paths.values()):
             self.check_file(path, img_id)
+        classes = self.metainfo.get('classes')
         return dict(
             img_path=img_path,
             img_id=img_id,
             ann_paths=ann_paths,
             seg_fields=[],
-            reduce_zero_label=self.reduce_zero_label)
+            reduce_zero_label=self.reduce_zero_label,
+            num_classes=None if classes is None else len(classes))

@@ -37,6 +37,8 @@ from mmallnet.datasets.transforms.pascal_context import (
     NORMALS_VALID_CONTEXT_CLASSES,
 )
 
+from .normals import random_normals_png
+
 #: Smallest image the fixed part rectangles fit in.
 MIN_SIZE = (40, 48)
 
@@ -141,8 +143,9 @@ def write_pascal_context(root: str,
         ``semseg`` (expected 21-class map), ``semseg_dir`` ('VOC12' or
         'pascal-context'), ``parts_case``, ``parts`` (expected 6-part map,
         255 = ignore), ``saliency_png``, ``saliency`` (expected {0, 1}),
-        ``normals_png`` (RGB uint8), ``normals`` (expected, masked by the
-        whitelist), ``label_map`` (Context ``LabelMap``) and ``split_col``.
+        ``normals_png`` (RGB uint8, unit normals), ``normals`` (expected,
+        masked by the whitelist), ``label_map`` (Context ``LabelMap``) and
+        ``split_col``.
     """
     if height < MIN_SIZE[0] or width < MIN_SIZE[1]:
         raise ValueError(f'write_pascal_context needs an image of at least '
@@ -197,7 +200,7 @@ def write_pascal_context(root: str,
             osp.join(root, 'pascal-context', 'trainval', img_id + '.mat'),
             {'LabelMap': label_map})
 
-        normals_png = rng.integers(0, 256, shape + (3, ), dtype=np.uint8)
+        normals_png = random_normals_png(rng, shape)
         cv2.imwrite(
             osp.join(root, 'normals_distill', img_id + '.png'),
             cv2.cvtColor(normals_png, cv2.COLOR_RGB2BGR))

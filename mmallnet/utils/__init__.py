@@ -1,3 +1,10 @@
+from .checkpoint_fit import (
+    CheckpointFit,
+    CheckpointMismatchError,
+    check_checkpoint_fits,
+    checkpoint_state_dict,
+    compare_state_dicts,
+)
 from .checkpoint_loading import (
     RUNNER_CHECKPOINT_GLOBALS,
     TRUST_ENV,
@@ -23,6 +30,8 @@ from .complexity import (
 from .cpu_distributed import setup_cpu_distributed
 
 __all__ = [
+    'CheckpointFit', 'CheckpointMismatchError', 'check_checkpoint_fits',
+    'checkpoint_state_dict', 'compare_state_dicts',
     'RUNNER_CHECKPOINT_GLOBALS', 'TRUST_ENV', 'TRUST_FLAG', 'TRUST_HELP',
     'UntrustedCheckpointError', 'checkpoint_trusted', 'load_local_checkpoint',
     'register_checkpoint_loader', 'trust_checkpoints',

@@ -14,13 +14,17 @@ so that neither imports the other. It holds:
   ``v = round((n + 1) / 2 * 255)`` and ``n = 2 v / 255 - 1``;
 - MATLAB ``.mat`` reading (:func:`load_mat`) and the 459-class
   PASCAL-Context ``LabelMap`` (:func:`load_context_label_map`), the ground
-  truth of both the boundary target and SEISM.
+  truth of both the boundary target and SEISM;
+- :class:`AnnotationError`, raised by every reader of an annotation file
+  that does not hold what its format says, and :func:`sample_context`,
+  which adds the sample id to such an error.
 
 Maps are numpy arrays, (H, W) or (H, W, C); nothing here registers
 anything.
 """
 import os.path as osp
-from typing import Tuple
+from contextlib import contextmanager
+from typing import Iterator, Optional, Tuple
 
 import numpy as np
 import scipy.io
@@ -122,6 +126,64 @@ def decode_normals(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(rgb).astype(np.float32) * (2.0 / 255.0) - 1.0
 
 
+class AnnotationError(ValueError):
+    """An annotation file that does not hold what its format expects.
+
+    The message reads ``<path> (sample '<id>'): <detail>``. Called with a
+    single argument, that argument is the whole message (so the error
+    survives pickling and DataLoader workers).
+
+    Args:
+        path (str): The file.
+        detail (str, optional): What is wrong and what was expected.
+        sample_id (str, optional): The sample whose file it is.
+    """
+
+    def __init__(self,
+                 path: str,
+                 detail: Optional[str] = None,
+                 sample_id: Optional[str] = None) -> None:
+        self.path = path
+        self.detail = detail
+        self.sample_id = sample_id
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        if self.detail is None:
+            return str(self.path)
+        where = self.path
+        if self.sample_id is not None:
+            where = f'{where} (sample {self.sample_id!r})'
+        return f'{where}: {self.detail}'
+
+    def set_sample_id(self, sample_id: str) -> None:
+        """Name the sample in the message, unless one is named already.
+
+        Args:
+            sample_id (str): The sample id.
+        """
+        if self.detail is None or self.sample_id is not None:
+            return
+        self.sample_id = sample_id
+        self.args = (self._message(), )
+
+
+@contextmanager
+def sample_context(sample_id: Optional[str]) -> Iterator[None]:
+    """Add ``sample_id`` to an :class:`AnnotationError` raised inside.
+
+    Args:
+        sample_id (str, optional): The sample being loaded; None adds
+            nothing.
+    """
+    try:
+        yield
+    except AnnotationError as err:
+        if sample_id is not None:
+            err.set_sample_id(str(sample_id))
+        raise
+
+
 def load_mat(path: str) -> dict:
     """Read a MATLAB ``.mat`` file with :func:`scipy.io.loadmat`.
 
@@ -133,14 +195,16 @@ def load_mat(path: str) -> dict:
 
     Raises:
         FileNotFoundError: The file does not exist.
-        ValueError: scipy cannot read it.
+        AnnotationError: scipy cannot read it (e.g. a truncated file).
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'Annotation file not found: {path}')
     try:
         return scipy.io.loadmat(path)
     except Exception as err:  # scipy raises several types on bad files
-        raise ValueError(f'Could not read MATLAB file {path}: {err}') from err
+        raise AnnotationError(
+            path, f'Could not read MATLAB file ({type(err).__name__}: '
+            f'{err}); expected a complete .mat file.') from err
 
 
 def load_context_label_map(path: str) -> np.ndarray:
@@ -165,5 +229,6 @@ def load_context_label_map(path: str) -> np.ndarray:
 
 __all__ = [
     'NEIGHBOUR_BITS', 'THIN_TABLES', 'thinning_tables', 'thin_binary',
-    'encode_normals', 'decode_normals', 'load_mat', 'load_context_label_map'
+    'encode_normals', 'decode_normals', 'AnnotationError', 'sample_context',
+    'load_mat', 'load_context_label_map'
 ]

@@ -230,3 +230,64 @@ def test_trust_switch_loads_a_file_with_other_globals(trained):
     run(args + [str(trained['tmp'] / 'trusted'), '--trust-checkpoint'])
     run(args + [str(trained['tmp'] / 'trusted_env')],
         env_extra=dict(MMALLNET_TRUST_CHECKPOINTS='1'))
+
+
+def test_test_tool_refuses_a_checkpoint_that_does_not_fit(trained):
+    """A checkpoint of another model is refused, its mismatches listed and
+    the file named; ``--allow-partial`` evaluates anyway."""
+    import torch
+    checkpoint = torch.load(osp.join(trained['work_dir'], 'iter_4.pth'),
+                            weights_only=False)
+    state_dict = checkpoint['state_dict']
+    dropped = next(k for k in state_dict if k.startswith('decode_head.'))
+    reshaped = next(k for k in state_dict
+                    if k.endswith('.weight') and k.startswith('backbone.'))
+    del state_dict[dropped]
+    state_dict['extra_head.weight'] = torch.zeros(3)
+    state_dict[reshaped] = torch.zeros(2, 2)
+    path = str(trained['tmp'] / 'other_model.pth')
+    torch.save(checkpoint, path)
+    args = [sys.executable, 'tools/test.py', trained['config'], path,
+            '--work-dir']
+    out = run(args + [str(trained['tmp'] / 'unfit')], fails=True)
+    assert 'CheckpointMismatchError' in out
+    assert f'Checkpoint {path} does not fit the model' in out
+    assert f'1 missing from the checkpoint (would stay as initialised): ' \
+        f'{dropped}' in out
+    assert '1 not in the model: extra_head.weight' in out
+    assert f'{reshaped} [2, 2] vs' in out
+    assert 'pass --allow-partial' in out
+    assert 'mt/semseg.mIoU' not in out
+    out = run(args + [str(trained['tmp'] / 'partial'), '--allow-partial'])
+    assert 'partial load allowed' in out
+    assert 'mt/semseg.mIoU' in out
+
+
+def test_train_stops_at_a_non_finite_loss(trained):
+    """A learning rate that makes training diverge stops it at the first
+    non-finite loss or, when an update overflows after a finite loss, at
+    the checkpoint that would hold the broken weights; every checkpoint
+    left is finite."""
+    import re
+
+    import torch
+    tmp = trained['tmp']
+    config = write_config(tmp / 'tiny_diverge.py', str(tmp / 'synthscenes'),
+                          iters=8, ckpt_interval=1)
+    work_dir = str(tmp / 'diverge')
+    out = run([sys.executable, 'tools/train.py', config, '--work-dir',
+               work_dir, '--no-validate', '--cfg-options',
+               'optim_wrapper.optimizer.lr=1e8'], fails=True)
+    assert 'NonFiniteLossError' in out
+    found = re.search(
+        r'Non-finite (?:loss at iteration (\d+) \(of 8\): loss=(?:nan|inf)'
+        r'|weights after iteration (\d+): \d+ tensors)', out)
+    assert found, out[-3000:]
+    bad_iter = int(found.group(1) or found.group(2))
+    saved = sorted(glob.glob(osp.join(work_dir, 'iter_*.pth')))
+    steps = sorted(int(re.search(r'iter_(\d+)', p).group(1)) for p in saved)
+    assert steps == list(range(max(1, bad_iter - 5), bad_iter))
+    for path in saved:
+        state = torch.load(path, weights_only=False)['state_dict']
+        assert all(torch.isfinite(v).all() for v in state.values()
+                   if v.is_floating_point()), path

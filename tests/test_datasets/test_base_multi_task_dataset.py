@@ -1,4 +1,5 @@
 """BaseMultiTaskDataset: split file, file checks and the degraded copy."""
+import hashlib
 import json
 import os
 import os.path as osp
@@ -119,7 +120,8 @@ def _write_copy(out: str) -> dict:
         format=MANIFEST_FORMAT, format_version=FORMAT_VERSION, settings={},
         ids=['a', 'b'], sets={'noise_25': dict(type='noise', level=25)},
         images={'noise_25': {
-            i: dict(sha256='-', degradation_params=p)
+            i: dict(sha256=hashlib.sha256(b'').hexdigest(),  # empty files
+                    degradation_params=p)
             for i, p in params.items()
         }})
     os.makedirs(osp.join(out, 'noise_25', 'images'))

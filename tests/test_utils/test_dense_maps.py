@@ -6,10 +6,12 @@ import scipy.io
 from mmallnet.utils.dense_maps import (
     NEIGHBOUR_BITS,
     THIN_TABLES,
+    AnnotationError,
     decode_normals,
     encode_normals,
     load_context_label_map,
     load_mat,
+    sample_context,
     thin_binary,
 )
 
@@ -104,3 +106,33 @@ def test_load_context_label_map(tmp_path):
     scipy.io.savemat(path, {'Labels': label})
     with pytest.raises(KeyError, match=r'x\.mat: no field "LabelMap"'):
         load_context_label_map(path)
+
+
+def test_sample_context_names_the_sample_once():
+    with pytest.raises(AnnotationError) as info:
+        with sample_context('0007'):
+            with sample_context('inner'):
+                raise AnnotationError('a/b.png', 'bad labels.')
+    assert str(info.value) == "a/b.png (sample 'inner'): bad labels."
+    assert info.value.path == 'a/b.png'
+    assert info.value.sample_id == 'inner'
+    with pytest.raises(AnnotationError, match=r"^a\.png \(sample '3'\): x\.$"):
+        with sample_context(3):
+            raise AnnotationError('a.png', 'x.')
+    with pytest.raises(AnnotationError, match=r'^a\.png: x\.$'):
+        with sample_context(None):
+            raise AnnotationError('a.png', 'x.')
+    # other errors pass unchanged
+    with pytest.raises(KeyError, match='k'):
+        with sample_context('1'):
+            raise KeyError('k')
+
+
+def test_truncated_mat_is_an_annotation_error(tmp_path):
+    path = str(tmp_path / 'x.mat')
+    with open(path, 'wb') as f:
+        f.write(b'MATLAB 5.0 MAT-file, truncated')
+    with pytest.raises(AnnotationError,
+                       match=r'x\.mat: Could not read MATLAB file \(.*\); '
+                       r'expected a complete \.mat file\.$'):
+        load_mat(path)

@@ -43,4 +43,5 @@ test_evaluator = [
         per_degradation=True),
     dict(type='BoundarySEISMMetric', max_dist=0.011),
 ]
-custom_hooks = [dict(type='DegradedBenchmarkAverageHook')]
+# The mean over the degraded sets (`mt/degraded_mean/...`) is added by
+# DegradedBenchmarkAverageHook, in default_runtime.py's `custom_hooks`.

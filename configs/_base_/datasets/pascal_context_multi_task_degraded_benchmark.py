@@ -40,4 +40,5 @@ test_evaluator = [
         per_degradation=True),
     dict(type='BoundarySEISMMetric', max_dist=0.0075),
 ]
-custom_hooks = [dict(type='DegradedBenchmarkAverageHook')]
+# The mean over the degraded sets (`mt/degraded_mean/...`) is added by
+# DegradedBenchmarkAverageHook, in default_runtime.py's `custom_hooks`.

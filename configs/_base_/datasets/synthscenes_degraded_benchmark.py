@@ -36,4 +36,5 @@ test_evaluator = dict(
     tasks=['semseg', 'depth', 'normals', 'boundary', 'saliency'],
     num_classes=10,
     per_degradation=True)
-custom_hooks = [dict(type='DegradedBenchmarkAverageHook')]
+# The mean over the degraded sets (`mt/degraded_mean/...`) is added by
+# DegradedBenchmarkAverageHook, in default_runtime.py's `custom_hooks`.

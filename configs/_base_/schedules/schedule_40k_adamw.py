@@ -22,3 +22,6 @@ param_scheduler = [
         end=40000,
         by_epoch=False),
 ]
+# Crash-safe checkpoints (mmallnet/engine/hooks/atomic_checkpoint_hook.py);
+# the other settings of mmseg's schedule_40k checkpoint hook are kept.
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))

@@ -54,7 +54,8 @@ Reading a copy back: :func:`attach_degraded_copy` (the ``degraded_root`` /
 Files: :mod:`.sets` (set definitions), :mod:`.manifest` (manifest and
 layout), :mod:`.source` (the clean dataset), :mod:`.jobs` (one image),
 :mod:`.writer` (:func:`make_degraded_benchmark`), :mod:`.attach` and
-:mod:`.dataset` (reading).
+:mod:`.dataset` (reading), :mod:`.integrity` (the stored images checked
+against the manifest's sha256 when a copy is read, once per process).
 """
 from .attach import attach_degraded_copy
 from .dataset import DegradedBenchmarkDataset

@@ -4,17 +4,22 @@ The ``degraded_root`` / ``degradation`` arguments of the multi-task
 datasets (:class:`~mmallnet.datasets.BaseMultiTaskDataset`) call
 :func:`attach_degraded_copy`; the transform
 :class:`~mmallnet.datasets.transforms.LoadDegradedImage` then swaps the
-stored image in.
+stored image in. Every stored image is checked against the manifest's
+SHA-256 here, once per process (:mod:`.integrity`).
 """
 import copy
 import os.path as osp
 from typing import List
 
+from .integrity import verify_stored_images
 from .manifest import MANIFEST_NAME, degraded_image_path, load_manifest
 
 
-def attach_degraded_copy(data_list: List[dict], degraded_root: str,
-                         degradation: str, owner: str) -> List[dict]:
+def attach_degraded_copy(data_list: List[dict],
+                         degraded_root: str,
+                         degradation: str,
+                         owner: str,
+                         verify_sha256: bool = True) -> List[dict]:
     """Point every data info at its stored degraded image.
 
     Adds ``degraded_img_path``, ``degradation_type`` (the set name, e.g.
@@ -27,6 +32,9 @@ def attach_degraded_copy(data_list: List[dict], degraded_root: str,
         degraded_root (str): Benchmark directory.
         degradation (str): Set name.
         owner (str): Dataset class name, for error messages.
+        verify_sha256 (bool): Check each stored image against the
+            manifest's ``sha256`` (hashed once per process, see
+            :func:`~.integrity.cached_sha256`). Defaults to True.
 
     Returns:
         list[dict]: The same list, updated in place.
@@ -34,6 +42,7 @@ def attach_degraded_copy(data_list: List[dict], degraded_root: str,
     Raises:
         KeyError: Unknown set, or ids missing from the copy.
         FileNotFoundError: A recorded image file does not exist.
+        ValueError: A stored image does not match its recorded sha256.
     """
     manifest = load_manifest(degraded_root)
     if degradation not in manifest['sets']:
@@ -64,4 +73,10 @@ def attach_degraded_copy(data_list: List[dict], degraded_root: str,
         info['degradation_type'] = degradation
         info['degradation_params'] = copy.deepcopy(
             images[img_id]['degradation_params'])
+    if verify_sha256:
+        verify_stored_images(
+            degraded_root, degradation,
+            [(str(info['img_id']), info['degraded_img_path'],
+              images[str(info['img_id'])].get('sha256'))
+             for info in data_list], owner)
     return data_list

@@ -30,6 +30,10 @@ class DegradedBenchmarkDataset(ConcatDataset):
             every set of the manifest.
         include_clean (bool): Also evaluate the clean images. Defaults to
             True.
+        verify_sha256 (bool): Check every stored image against the
+            manifest's SHA-256 when the sets are built (once per image per
+            process; a mismatch raises a ValueError naming set, id and
+            file). Defaults to True.
         lazy_init (bool): See :class:`mmengine.dataset.ConcatDataset`.
         **dataset_kwargs: Arguments of ``dataset_type`` (``data_root``,
             ``split``, ``tasks``, ``pipeline``, ...).
@@ -40,6 +44,7 @@ class DegradedBenchmarkDataset(ConcatDataset):
                  degraded_root: str,
                  sets: Optional[Sequence[str]] = None,
                  include_clean: bool = True,
+                 verify_sha256: bool = True,
                  lazy_init: bool = False,
                  **dataset_kwargs) -> None:
         for key in ('degraded_root', 'degradation', 'type'):
@@ -58,11 +63,13 @@ class DegradedBenchmarkDataset(ConcatDataset):
         self.degraded_root = degraded_root
         self.sets = list(sets)
         self.include_clean = include_clean
+        self.verify_sha256 = verify_sha256
         cfgs = [dict(type=dataset_type, **dataset_kwargs)
                 ] if include_clean else []
         cfgs += [
             dict(type=dataset_type, degraded_root=degraded_root,
-                 degradation=name, **dataset_kwargs) for name in self.sets
+                 degradation=name, verify_sha256=verify_sha256,
+                 **dataset_kwargs) for name in self.sets
         ]
         super().__init__(
             datasets=[copy.deepcopy(cfg) for cfg in cfgs],

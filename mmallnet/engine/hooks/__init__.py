@@ -1,6 +1,25 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .checkpoint_fit_hook import CheckpointFitHook
 from .degraded_benchmark_hook import (
     DegradedBenchmarkAverageHook,
     average_over_degradations,
 )
+from .non_finite_loss_hook import (
+    NonFiniteLossError,
+    NonFiniteLossHook,
+    non_finite_losses,
+    non_finite_tensors,
+)
+from .task_consistency_hook import (
+    TaskConsistencyHook,
+    TaskUse,
+    check_task_consistency,
+)
 
-__all__ = ['DegradedBenchmarkAverageHook', 'average_over_degradations']
+__all__ = [
+    'AtomicCheckpointHook', 'CheckpointFitHook',
+    'DegradedBenchmarkAverageHook', 'average_over_degradations',
+    'NonFiniteLossError', 'NonFiniteLossHook', 'non_finite_losses',
+    'non_finite_tensors', 'TaskConsistencyHook', 'TaskUse',
+    'check_task_consistency'
+]

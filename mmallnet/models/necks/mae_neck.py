@@ -3,7 +3,7 @@
 Per scale ``s``: ``(P~_s, J~_s) = U_s(E_s)`` and
 ``P_s = P~_s + sum_k gate_k * Expert_k(P~_s)`` with image-level routing.
 """
-from typing import Dict, List, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch.nn as nn
 from mmengine.model import BaseModule
@@ -16,6 +16,62 @@ from ..layers.complexity_mixture import ComplexityMixture
 from ..layers.unified_expert import UnifiedExpert
 
 OUTPUT_MODES = ('dual', 'fused')
+#: Backbone attributes holding one width per stage, indexed by
+#: ``out_indices`` (InternImage ``out_channels``, Swin ``num_features``).
+STAGE_WIDTH_ATTRS = ('out_channels', 'num_features')
+
+
+def backbone_out_channels(backbone: nn.Module) -> Optional[List[int]]:
+    """The widths of a backbone's outputs, if it declares them.
+
+    Read from a per-stage width list (:data:`STAGE_WIDTH_ATTRS`) indexed by
+    the backbone's ``out_indices``. Backbones without both attributes, or
+    whose indices do not fit the list, give None (their widths are checked
+    on the first forward instead).
+
+    Args:
+        backbone (nn.Module): A built backbone.
+
+    Returns:
+        list[int] or None: One width per output map, fine to coarse.
+    """
+    indices = getattr(backbone, 'out_indices', None)
+    if isinstance(indices, int):
+        indices = [indices]
+    if not isinstance(indices, (list, tuple)) or not indices or not all(
+            isinstance(i, int) for i in indices):
+        return None
+    for attr in STAGE_WIDTH_ATTRS:
+        widths = getattr(backbone, attr, None)
+        if not isinstance(widths, (list, tuple)) or not all(
+                isinstance(w, int) and not isinstance(w, bool)
+                for w in widths):
+            continue
+        if all(-len(widths) <= i < len(widths) for i in indices):
+            return [widths[i] for i in indices]
+    return None
+
+
+def check_neck_fits_backbone(neck: nn.Module, backbone: nn.Module) -> None:
+    """Build-time check of a neck's ``in_channels`` against the backbone.
+
+    Runs only for necks with a ``check_in_channels`` method (:class:`MaENeck`)
+    and backbones that declare their widths (:func:`backbone_out_channels`).
+
+    Args:
+        neck (nn.Module): The built neck.
+        backbone (nn.Module): The built backbone.
+
+    Raises:
+        ValueError: See :meth:`MaENeck.check_in_channels`.
+    """
+    check = getattr(neck, 'check_in_channels', None)
+    widths = backbone_out_channels(backbone)
+    if check is None or widths is None:
+        return
+    indices = tuple(getattr(backbone, 'out_indices'))
+    check(widths, f'{type(backbone).__name__} (out_indices {indices}) '
+          'declares')
 
 
 @MODELS.register_module()
@@ -126,6 +182,41 @@ class MaENeck(BaseModule):
         else:
             self.mixtures = None
 
+    def check_in_channels(self, channels: Sequence[int],
+                          source: str = 'the backbone outputs') -> None:
+        """Check ``in_channels`` against the widths of the input maps.
+
+        Called on every forward (a comparison of a few ints) and, where the
+        backbone declares its output widths, when the segmentor is built.
+
+        Args:
+            channels (Sequence[int]): Channels of each input map, fine to
+                coarse.
+            source (str): Where they come from, for the message. Defaults
+                to 'the backbone outputs'.
+
+        Raises:
+            ValueError: The number of scales or a width differs; the
+                message names ``model.neck.in_channels`` and both lists.
+        """
+        channels = [int(c) for c in channels]
+        if channels == self.in_channels:
+            return
+        if len(channels) != len(self.in_channels):
+            problem = (f'{len(self.in_channels)} scales are configured but '
+                       f'{source} {len(channels)} feature maps')
+        else:
+            wrong = [s for s, (c, e) in enumerate(
+                zip(channels, self.in_channels)) if c != e]
+            problem = f'the widths differ at scale(s) {wrong}'
+        raise ValueError(
+            f'MaENeck: `model.neck.in_channels` does not fit the backbone: '
+            f'{problem}. Expected {channels} (the channels {source} per '
+            f'scale, fine to coarse), got {self.in_channels}. Set '
+            f'model.neck.in_channels={channels} (and the decode head\'s '
+            '`in_channels` to match), or change the backbone\'s '
+            '`out_indices` / width.')
+
     def forward(self, feats: Sequence[Tensor]
                 ) -> Union[Dict[str, object], RoutedFeatures]:
         """Run the neck.
@@ -136,10 +227,13 @@ class MaENeck(BaseModule):
 
         Returns:
             dict or RoutedFeatures: See the class docstring.
+
+        Raises:
+            ValueError: The maps do not fit ``in_channels`` (number of
+                scales or widths).
         """
-        if len(feats) != len(self.in_channels):
-            raise ValueError(f'MaENeck: expected {len(self.in_channels)} '
-                             f'feature maps, got {len(feats)}')
+        self.check_in_channels([x.shape[1] for x in feats],
+                               'the backbone outputs')
         restoration: List[Tensor] = []
         prediction: List[Tensor] = []
         per_scale = []

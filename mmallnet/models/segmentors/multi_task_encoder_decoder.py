@@ -20,6 +20,7 @@ from ...structures.expert_routing import routing_losses, write_routing
 from ...structures.multi_task_data_sample import MultiTaskDataSample
 from ...structures.tasks import DEGRADED_IMG_KEY, RESTORED_IMG_KEY, TASK_SPECS
 from ..decode_heads.base_multi_task_head import RESTORATION_KEY
+from ..necks.mae_neck import check_neck_fits_backbone
 
 
 @MODELS.register_module()
@@ -62,7 +63,11 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
             subclass (``MultiTaskFPNHead``, ``TCRHead``).
         neck (dict, optional): Neck config. Its output (a tuple of maps, or
             the dict of :class:`MaENeck`'s ``'dual'`` mode) goes to the
-            head as is. Defaults to None.
+            head as is. A :class:`MaENeck`'s ``in_channels`` is checked
+            against the backbone's widths here when the backbone declares
+            them (:func:`~mmallnet.models.necks.mae_neck
+            .backbone_out_channels`), else on the first forward.
+            Defaults to None.
         route_loss_weight (float): Weight of the neck's routing auxiliary
             loss. Defaults to 0.01 (the paper's weight).
         train_cfg (dict, optional): Training config. Defaults to None.
@@ -102,6 +107,7 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
         self.backbone = MODELS.build(backbone)
         if neck is not None:
             self.neck = MODELS.build(neck)
+            check_neck_fits_backbone(self.neck, self.backbone)
         self.decode_head = MODELS.build(decode_head)
         self.route_loss_weight = route_loss_weight
         self.align_corners = self.decode_head.align_corners

@@ -7,6 +7,7 @@ from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor
 
 from ...structures.expert_routing import routing_losses, write_routing
+from ..necks.mae_neck import check_neck_fits_backbone
 
 
 @MODELS.register_module()
@@ -28,7 +29,9 @@ class RoutedEncoderDecoder(EncoderDecoder):
       ``RoutingMetric`` and the visualizer).
 
     Everything else is ``EncoderDecoder``'s. Only whole-image inference is
-    supported: routing is decided per image.
+    supported: routing is decided per image. A :class:`MaENeck`'s
+    ``in_channels`` is checked against the backbone's widths when it is
+    built if the backbone declares them, else on the first forward.
 
     Args:
         route_loss_weight (float): Weight of the neck's routing aux loss.
@@ -48,6 +51,7 @@ class RoutedEncoderDecoder(EncoderDecoder):
                 "RoutedEncoderDecoder: `test_cfg.mode` must be 'whole' "
                 f'(routing is decided per image), got {mode!r}.')
         super().__init__(**kwargs)
+        check_neck_fits_backbone(self.neck, self.backbone)
         self.route_loss_weight = route_loss_weight
 
     def extract_feat(self, inputs: Tensor) -> List[Tensor]:

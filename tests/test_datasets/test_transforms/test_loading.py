@@ -44,14 +44,16 @@ def test_load_all_nyud_formats(nyud_root):
 
 
 def test_normals_channel_order(tmp_path):
-    # R = x, G = y, B = z; a BGR decoder would swap x and z.
+    # R = x, G = y, B = z; a BGR decoder would swap x and z. The unit
+    # normal (0.48, -0.6, 0.64) is coded as round((n + 1) / 2 * 255).
     rgb = np.zeros((2, 2, 3), np.uint8)
-    rgb[..., 0], rgb[..., 1], rgb[..., 2] = 255, 0, 51
+    rgb[..., 0], rgb[..., 1], rgb[..., 2] = 189, 51, 209
     path = str(tmp_path / 'n.png')
     cv2.imwrite(path, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     normals = load_normals(path)
-    np.testing.assert_allclose(normals[0, 0], [1.0, -1.0, 51 * 2 / 255 - 1],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        normals[0, 0], [189 * 2 / 255 - 1, 51 * 2 / 255 - 1,
+                        209 * 2 / 255 - 1], atol=1e-6)
 
 
 def test_semseg_without_zero_reduction(tmp_path):

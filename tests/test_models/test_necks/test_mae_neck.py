@@ -1,4 +1,5 @@
 """MaE neck: outputs, routing, sparse dispatch, aux loss, training."""
+import re
 from typing import List
 
 import pytest
@@ -7,6 +8,7 @@ from mmseg.models.decode_heads import UPerHead
 
 from mmallnet.models.layers import ComplexityMixture
 from mmallnet.models.necks import MaENeck
+from mmallnet.models.necks.mae_neck import backbone_out_channels
 from mmallnet.structures import RoutedFeatures, routing_of
 
 IN_CHANNELS = [16, 32, 64, 128]
@@ -286,3 +288,86 @@ def test_registered_and_bad_mode():
     assert isinstance(neck, MaENeck)
     with pytest.raises(ValueError):
         MaENeck([16], output_mode='bad')
+
+
+def _fit_error(given, expected, problem, source='the backbone outputs'):
+    return re.escape(
+        f'MaENeck: `model.neck.in_channels` does not fit the backbone: '
+        f'{problem}. Expected {expected} (the channels {source} per scale, '
+        f'fine to coarse), got {given}. Set model.neck.in_channels='
+        f'{expected}')
+
+
+def test_in_channels_are_checked_on_forward():
+    neck = MaENeck([16, 32, 60, 100])
+    with pytest.raises(ValueError, match=_fit_error(
+            [16, 32, 60, 100], IN_CHANNELS,
+            'the widths differ at scale(s) [2, 3]')):
+        neck(make_feats())
+    neck = MaENeck(IN_CHANNELS[:3])
+    with pytest.raises(ValueError, match=_fit_error(
+            IN_CHANNELS[:3], IN_CHANNELS,
+            '3 scales are configured but the backbone outputs 4 feature '
+            'maps')):
+        neck(make_feats())
+    with pytest.raises(ValueError, match=_fit_error(
+            IN_CHANNELS[:3], IN_CHANNELS[:2],
+            '3 scales are configured but the backbone outputs 2 feature '
+            'maps')):
+        neck(make_feats()[:2])
+
+
+def test_backbone_out_channels():
+    from mmseg.models.backbones import ResNetV1c, SwinTransformer
+
+    from mmallnet.models.backbones import InternImage
+    arch = dict(channels=8, depths=[1, 1, 1, 1], groups=[1, 2, 4, 8])
+    assert backbone_out_channels(InternImage(arch)) == [8, 16, 32, 64]
+    assert backbone_out_channels(InternImage(
+        arch, out_indices=(1, 3))) == [16, 64]
+    swin = SwinTransformer(embed_dims=16, depths=(1, 1, 1, 1),
+                           num_heads=(1, 2, 4, 8), out_indices=(1, 2, 3))
+    assert backbone_out_channels(swin) == [32, 64, 128]
+    # no declared widths: only the forward check applies
+    assert backbone_out_channels(ResNetV1c(depth=18, base_channels=8)) is None
+
+
+def test_in_channels_are_checked_when_the_segmentor_is_built():
+    from mmseg.registry import MODELS
+
+    import mmallnet.models  # noqa: F401
+    backbone = dict(type='InternImage', arch=dict(
+        channels=8, depths=[1, 1, 1, 1], groups=[1, 2, 4, 8]))
+    head = dict(type='MultiTaskFPNHead', in_channels=[8, 16, 32, 64],
+                channels=8, tasks=['depth'], num_classes=3)
+    model = dict(type='MultiTaskEncoderDecoder', backbone=backbone,
+                 neck=dict(type='MaENeck', in_channels=[8, 16, 32, 48]),
+                 decode_head=head)
+    source = 'InternImage (out_indices (0, 1, 2, 3)) declares'
+    with pytest.raises(ValueError, match=_fit_error(
+            [8, 16, 32, 48], [8, 16, 32, 64],
+            'the widths differ at scale(s) [3]', source)):
+        MODELS.build(model)
+    routed = dict(
+        type='RoutedEncoderDecoder',
+        backbone=dict(backbone, out_indices=(1, 2, 3)),
+        neck=dict(type='MaENeck', in_channels=[8, 16, 32, 64],
+                  output_mode='fused'),
+        decode_head=dict(type='UPerHead', in_channels=[16, 32, 64],
+                         in_index=[0, 1, 2], channels=8, num_classes=3))
+    with pytest.raises(ValueError, match=_fit_error(
+            [8, 16, 32, 64], [16, 32, 64],
+            '4 scales are configured but InternImage (out_indices (1, 2, 3)) '
+            'declares 3 feature maps', source.replace('0, 1, 2, 3',
+                                                      '1, 2, 3'))):
+        MODELS.build(routed)
+    # widths that fit build; a stock backbone is checked on the forward
+    MODELS.build(dict(model, neck=dict(type='MaENeck',
+                                       in_channels=[8, 16, 32, 64])))
+    resnet = MODELS.build(dict(
+        model, backbone=dict(type='ResNetV1c', depth=18, stem_channels=8,
+                             base_channels=8))).eval()
+    with pytest.raises(ValueError, match=_fit_error(
+            [8, 16, 32, 48], [8, 16, 32, 64],
+            'the widths differ at scale(s) [3]')):
+        resnet(torch.rand(1, 3, 64, 64), mode='tensor')

@@ -136,8 +136,22 @@ def _check_range(value: Range,
                  name: str,
                  low: float = -math.inf,
                  high: float = math.inf,
-                 integer: bool = False) -> Tuple[float, float]:
-    """Validate a scalar or a ``(min, max)`` pair inside ``[low, high]``."""
+                 integer: bool = False,
+                 hint: str = '') -> Tuple[float, float]:
+    """Validate a scalar or a ``(min, max)`` pair inside ``[low, high]``.
+
+    Args:
+        value (float | Sequence[float]): The scalar or pair.
+        name (str): Parameter name, for the message.
+        low (float): Smallest allowed value.
+        high (float): Largest allowed value.
+        integer (bool): Whether the values must be integers.
+        hint (str): Appended to the message when a value is outside
+            ``[low, high]`` (why the bound, what the scale is).
+
+    Returns:
+        tuple: ``(min, max)``, ints when ``integer``.
+    """
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         pair = (value, value)
     elif (isinstance(value, Sequence) and len(value) == 2 and all(
@@ -148,12 +162,17 @@ def _check_range(value: Range,
         raise ValueError(
             f'{name} must be a number or a (min, max) pair, got {value!r}')
     lo, hi = pair
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f'{name} must be finite, got {value!r}')
     if integer and (int(lo) != lo or int(hi) != hi):
         raise ValueError(f'{name} must hold integers, got {value!r}')
-    if not (math.isfinite(lo) and math.isfinite(hi) and low <= lo <= hi
-            and hi <= high):
-        raise ValueError(f'{name} must satisfy {low} <= min <= max <= '
-                         f'{high}, got {value!r}')
+    if not (low <= lo and hi <= high):
+        raise ValueError(f'{name} must satisfy {low:g} <= min <= max <= '
+                         f'{high:g}, got {value!r}.' +
+                         (f' {hint}' if hint else ''))
+    if lo > hi:
+        raise ValueError(f'{name} must satisfy {low:g} <= min <= max <= '
+                         f'{high:g}, got {value!r} (min > max).')
     if integer:
         return int(lo), int(hi)
     return float(lo), float(hi)

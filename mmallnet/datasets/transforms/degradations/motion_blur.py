@@ -16,6 +16,11 @@ from mmseg.registry import TRANSFORMS
 
 from .base import BaseDegradation, _check_range, _to_uint8
 
+#: Largest kernel size (px): ~5x the default 21 and above the 64-px canvas
+#: of DeblurGAN's camera-shake trajectories; a longer blur erases the
+#: image at the benchmark resolutions.
+KERNEL_SIZE_MAX = 99
+
 
 # ---------------------------------------------------------------------------
 # pure functions: motion blur
@@ -207,8 +212,8 @@ class MotionBlur(BaseDegradation):
     kernel itself is not stored).
 
     Args:
-        kernel_size (int | tuple[int, int]): Odd size or (min, max) range.
-            Defaults to (7, 21).
+        kernel_size (int | tuple[int, int]): Odd size or (min, max) range,
+            1 to :data:`KERNEL_SIZE_MAX` (99). Defaults to (7, 21).
         mode (str): ``'random'`` (linear or trajectory, 1/2 each),
             ``'linear'`` or ``'trajectory'``. Defaults to 'random'.
         seed (int, optional): See :class:`BaseDegradation`.
@@ -221,7 +226,10 @@ class MotionBlur(BaseDegradation):
                  mode: str = 'random',
                  seed: Optional[int] = 0) -> None:
         super().__init__(seed)
-        lo, hi = _check_range(kernel_size, 'kernel_size', 1, integer=True)
+        lo, hi = _check_range(
+            kernel_size, 'kernel_size', 1, KERNEL_SIZE_MAX, integer=True,
+            hint='kernel_size is the blur kernel side in pixels (defaults '
+            '7-21).')
         self.sizes = [k for k in range(lo, hi + 1) if k % 2 == 1]
         if not self.sizes:
             raise ValueError('kernel_size must contain an odd size, got '

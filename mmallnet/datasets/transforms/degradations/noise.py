@@ -15,6 +15,14 @@ from mmseg.registry import TRANSFORMS
 
 from .base import BaseDegradation, _to_uint8
 
+#: Allowed noise std on the 0..255 scale, ``SIGMA_MIN < sigma <=
+#: SIGMA_MAX``. The benchmark levels are 15, 25 and 50 and ImageNet-C's
+#: strongest is ~97; above 128 (half the range) clipping leaves mostly
+#: black and white pixels. A sigma of 1 or less is invisible on 0..255 and
+#: almost always a 0..1-scale value.
+SIGMA_MIN = 1.0
+SIGMA_MAX = 128.0
+
 
 # ---------------------------------------------------------------------------
 # pure functions: noise
@@ -54,7 +62,8 @@ class GaussianNoise(BaseDegradation):
     ``{'sigma', 'seed'}``.
 
     Args:
-        sigmas (float | Sequence[float]): Noise levels on the 0..255 scale;
+        sigmas (float | Sequence[float]): Noise levels on the 0..255 scale,
+            each in ``(1, 128]`` (:data:`SIGMA_MIN`, :data:`SIGMA_MAX`);
             one is picked uniformly per sample. Defaults to (15, 25, 50).
         rounding (str): ``'round'`` (round half to even, unbiased) or
             ``'floor'`` (truncation as in AirNet/PromptIR).
@@ -76,6 +85,18 @@ class GaussianNoise(BaseDegradation):
                 and math.isfinite(s) and s > 0 for s in sigmas)):
             raise ValueError('sigmas must be a positive number or a '
                              f'non-empty list of them, got {sigmas!r}')
+        small = [s for s in sigmas if s <= SIGMA_MIN]
+        if small:
+            raise ValueError(
+                f'sigmas must be > {SIGMA_MIN:g} on the 0..255 scale, got '
+                f'{small[0]!r}: did you give sigma on a 0..1 scale? Multiply '
+                f'by 255 (e.g. {small[0]!r} -> {small[0] * 255:g}).')
+        large = [s for s in sigmas if s > SIGMA_MAX]
+        if large:
+            raise ValueError(
+                f'sigmas must be <= {SIGMA_MAX:g} on the 0..255 scale, got '
+                f'{large[0]!r} (benchmark levels 15, 25, 50; beyond '
+                f'{SIGMA_MAX:g} clipping leaves a black-and-white image).')
         if rounding not in ('round', 'floor'):
             raise ValueError("rounding must be 'round' or 'floor', got "
                              f'{rounding!r}')

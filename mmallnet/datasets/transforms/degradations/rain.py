@@ -22,6 +22,16 @@ from .base import (
     _uniform,
 )
 
+#: Upper bounds of the rain parameters, well above the defaults (density
+#: <= 0.008, length <= 40 px, width <= 2 px, blur <= 1 px): at density
+#: 0.05 streaks of 20 px already cover the image (density x length >= 1);
+#: the stamp kernel is (length + width + 1)^2 px, so longer streaks cost
+#: quadratically more and exceed the height of the benchmark crops.
+DENSITY_MAX = 0.05
+LENGTH_MAX = 200
+WIDTH_MAX = 10
+BLUR_MAX = 10.0
+
 
 # ---------------------------------------------------------------------------
 # pure functions: rain
@@ -164,14 +174,16 @@ class RainStreaks(BaseDegradation):
     and ``seed``.
 
     Args:
-        density (float | tuple): Seed probability per pixel.
-            Defaults to (0.002, 0.008).
-        length (int | tuple): Streak length (px). Defaults to (10, 40).
-        angle (float | tuple): Degrees clockwise from the vertical.
-            Defaults to (-30, 30).
-        width (int | tuple): Streak width (px). Defaults to (1, 2).
-        blur (float | tuple): Gaussian std of the layer blur (px).
-            Defaults to (0.5, 1.0).
+        density (float | tuple): Seed probability per pixel, at most
+            :data:`DENSITY_MAX` (0.05). Defaults to (0.002, 0.008).
+        length (int | tuple): Streak length (px), 1 to :data:`LENGTH_MAX`
+            (200). Defaults to (10, 40).
+        angle (float | tuple): Degrees clockwise from the vertical, in
+            [-90, 90]. Defaults to (-30, 30).
+        width (int | tuple): Streak width (px), 1 to :data:`WIDTH_MAX`
+            (10). Defaults to (1, 2).
+        blur (float | tuple): Gaussian std of the layer blur (px), 0 to
+            :data:`BLUR_MAX` (10). Defaults to (0.5, 1.0).
         intensity (float | tuple): Peak streak value in [0, 1].
             Defaults to (0.6, 0.9).
         blend (str): ``'screen'`` or ``'add'``. Defaults to 'screen'.
@@ -190,12 +202,28 @@ class RainStreaks(BaseDegradation):
                  blend: str = 'screen',
                  seed: Optional[int] = 0) -> None:
         super().__init__(seed)
-        self.density = _check_range(density, 'density', 0.0, 1.0)
-        self.length = _check_range(length, 'length', 1, integer=True)
-        self.angle = _check_range(angle, 'angle', -90.0, 90.0)
-        self.width = _check_range(width, 'width', 1, integer=True)
-        self.blur = _check_range(blur, 'blur', 0.0)
-        self.intensity = _check_range(intensity, 'intensity', 0.0, 1.0)
+        self.density = _check_range(
+            density, 'density', 0.0, DENSITY_MAX,
+            hint='density is the probability that a pixel seeds a streak '
+            f'(defaults 0.002-0.008); {DENSITY_MAX:g} already covers the '
+            'image. Did you give a percentage? 0.5 % is 0.005.')
+        self.length = _check_range(
+            length, 'length', 1, LENGTH_MAX, integer=True,
+            hint='length is the streak length in pixels (defaults 10-40).')
+        self.angle = _check_range(
+            angle, 'angle', -90.0, 90.0,
+            hint='angle is in degrees from the vertical; an angle and '
+            'angle - 180 draw the same streaks.')
+        self.width = _check_range(
+            width, 'width', 1, WIDTH_MAX, integer=True,
+            hint='width is the streak width in pixels (defaults 1-2).')
+        self.blur = _check_range(
+            blur, 'blur', 0.0, BLUR_MAX,
+            hint='blur is the Gaussian std in pixels (defaults 0.5-1).')
+        self.intensity = _check_range(
+            intensity, 'intensity', 0.0, 1.0,
+            hint='intensity is on a 0..1 scale; did you give it on 0..255? '
+            'Divide by 255.')
         if blend not in ('screen', 'add'):
             raise ValueError(
                 f"blend must be 'screen' or 'add', got {blend!r}")

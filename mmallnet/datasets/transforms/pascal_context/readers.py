@@ -6,13 +6,19 @@
 - saliency: ``sal_distill/<id>.png``, ``v / 255 > 0.5`` -> 1
   (:func:`load_saliency`).
 
-A missing file raises a FileNotFoundError naming it.
+A missing file raises a FileNotFoundError naming it; an unreadable
+(e.g. truncated) or malformed one an
+:class:`~mmallnet.utils.dense_maps.AnnotationError` naming it.
 """
 import os.path as osp
 
 import cv2
 import numpy as np
 from PIL import Image
+
+from mmallnet.utils.dense_maps import AnnotationError
+
+from ...annotation_checks import read_image_file
 
 
 def _check_file(path: str) -> None:
@@ -34,13 +40,14 @@ def load_label_png(path: str) -> np.ndarray:
         with Image.open(path) as img:
             mode = img.mode
             label = np.array(img)
-    except Exception as err:
-        raise ValueError(f'Could not decode label image {path}: {err}') \
-            from err
+    except Exception as err:  # PIL raises several types on bad files
+        raise AnnotationError(
+            path, f'Could not decode label image ({type(err).__name__}: '
+            f'{err}); expected a complete 8-bit label PNG.') from err
     if mode not in ('L', 'P') or label.ndim != 2:
-        raise ValueError(f'{path}: expected an 8-bit grayscale or palette '
-                         f'label PNG, got PIL mode {mode!r} with shape '
-                         f'{label.shape}.')
+        raise AnnotationError(
+            path, 'expected an 8-bit grayscale or palette label PNG, got '
+            f'PIL mode {mode!r} with shape {label.shape}.')
     return label.astype(np.uint8, copy=False)
 
 
@@ -53,12 +60,10 @@ def load_saliency(path: str) -> np.ndarray:
     Returns:
         np.ndarray: (H, W) uint8 in {0, 1}.
     """
-    _check_file(path)
-    sal = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if sal is None:
-        raise ValueError(f'Could not decode image file {path}; expected a '
-                         'PNG readable by OpenCV.')
+    sal = read_image_file(path, cv2.IMREAD_UNCHANGED,
+                          'an 8-bit single-channel saliency PNG')
     if sal.ndim != 2 or sal.dtype != np.uint8:
-        raise ValueError(f'{path}: expected an 8-bit single-channel saliency '
-                         f'PNG, got shape {sal.shape} and dtype {sal.dtype}.')
+        raise AnnotationError(
+            path, 'expected an 8-bit single-channel saliency PNG, got shape '
+            f'{sal.shape} and dtype {sal.dtype}.')
     return (sal.astype(np.float32) / 255.0 > 0.5).astype(np.uint8)
