@@ -4,6 +4,7 @@ import os
 import os.path as osp
 import sys
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook, LoggerHook
@@ -149,6 +150,11 @@ def main() -> None:
             hint='pass --allow-partial to evaluate with the parameters '
             'that fit'))
     runner.test()
+    # Tear the process group down before the interpreter exits: gloo's
+    # threads still alive at exit can abort the process ("terminate called
+    # without an active exception") after the work is done.
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == '__main__':

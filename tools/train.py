@@ -113,6 +113,11 @@ def main() -> None:
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
     runner.train()
+    # Tear the process group down before the interpreter exits: gloo's
+    # threads still alive at exit can abort the process ("terminate called
+    # without an active exception") after the work is done.
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == '__main__':
