@@ -16,6 +16,51 @@ from mmallnet.structures import (
 )
 
 
+def degraded_input(inputs: torch.Tensor,
+                   data_samples: Optional[Sequence[Any]],
+                   data_preprocessor: Any,
+                   owner: str) -> torch.Tensor:
+    """The degraded input of a batch as (N, 3, H, W) in [0, 1].
+
+    Stacks the samples' ``degraded_img`` (the [0, 1] RGB copy that
+    :class:`MultiTaskDataPreProcessor` keeps) when they all have it, else
+    undoes the preprocessor's normalisation of ``inputs``, divides by 255
+    and clamps (then in the channel order of ``inputs``).
+
+    Args:
+        inputs (Tensor): Normalised network input (N, 3, H, W).
+        data_samples (Sequence, optional): The batch's data samples.
+        data_preprocessor: The model's data preprocessor (its ``mean`` and
+            ``std`` when it normalises).
+        owner (str): The model's name, for error messages.
+
+    Returns:
+        Tensor: The degraded image in [0, 1].
+
+    Raises:
+        ValueError: Only some samples carry ``degraded_img``, or its batch
+            does not match ``inputs``.
+    """
+    have = [hasattr(s, DEGRADED_IMG_KEY) for s in data_samples or []]
+    if have and all(have):
+        degraded = torch.stack(
+            [getattr(s, DEGRADED_IMG_KEY).data for s in data_samples])
+        if degraded.shape[0] != inputs.shape[0] or \
+                degraded.shape[2:] != inputs.shape[2:]:
+            raise ValueError(
+                f'{owner}: `{DEGRADED_IMG_KEY}` batch '
+                f'{tuple(degraded.shape)} does not match `inputs` '
+                f'{tuple(inputs.shape)}.')
+        return degraded.to(inputs)
+    if any(have):
+        raise ValueError(f'{owner}: only some data samples carry '
+                         f'`{DEGRADED_IMG_KEY}`; expected all or none.')
+    image = inputs
+    if getattr(data_preprocessor, '_enable_normalize', False):
+        image = image * data_preprocessor.std + data_preprocessor.mean
+    return (image / 255.).clamp(0, 1)
+
+
 @MODELS.register_module()
 class MultiTaskDataPreProcessor(BaseDataPreprocessor):
     """Normalise, convert BGR to RGB and pad images and all task targets.

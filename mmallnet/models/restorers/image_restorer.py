@@ -15,6 +15,7 @@ from ...structures.tasks import (
     DEGRADED_IMG_KEY,
     RESTORED_IMG_KEY,
 )
+from ..data_preprocessor import degraded_input
 from ..segmentors.multi_task_encoder_decoder import MultiTaskEncoderDecoder
 
 
@@ -98,25 +99,8 @@ class ImageRestorer(BaseModel):
         ``inputs`` with the preprocessor's normalisation undone, divided by
         255 and clamped (then in the channel order of ``inputs``).
         """
-        have = [DEGRADED_IMG_KEY in s for s in data_samples or []]
-        if have and all(have):
-            degraded = torch.stack(
-                [s.get(DEGRADED_IMG_KEY).data for s in data_samples])
-            if degraded.shape[0] != inputs.shape[0] or \
-                    degraded.shape[2:] != inputs.shape[2:]:
-                raise ValueError(
-                    f'ImageRestorer: `{DEGRADED_IMG_KEY}` batch '
-                    f'{tuple(degraded.shape)} does not match `inputs` '
-                    f'{tuple(inputs.shape)}.')
-            return degraded.to(inputs)
-        if any(have):
-            raise ValueError(f'ImageRestorer: only some data samples carry '
-                             f'`{DEGRADED_IMG_KEY}`; expected all or none.')
-        image = inputs
-        preprocessor = self.data_preprocessor
-        if getattr(preprocessor, '_enable_normalize', False):
-            image = image * preprocessor.std + preprocessor.mean
-        return (image / 255.).clamp(0, 1)
+        return degraded_input(inputs, data_samples, self.data_preprocessor,
+                          'ImageRestorer')
 
     def forward(self,
                 inputs: Tensor,

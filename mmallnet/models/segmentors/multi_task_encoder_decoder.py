@@ -2,7 +2,6 @@
 import copy
 from typing import Dict, List, Optional, Tuple, Union
 
-import torch
 from mmengine.structures import PixelData
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.registry import MODELS
@@ -19,6 +18,7 @@ from torch import Tensor
 from ...structures.expert_routing import routing_losses, write_routing
 from ...structures.multi_task_data_sample import MultiTaskDataSample
 from ...structures.tasks import DEGRADED_IMG_KEY, RESTORED_IMG_KEY, TASK_SPECS
+from ..data_preprocessor import degraded_input
 from ..decode_heads.base_multi_task_head import RESTORATION_KEY
 from ..necks.mae_neck import check_neck_fits_backbone
 
@@ -138,26 +138,8 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
         Returns:
             Tensor: Degraded image in [0, 1].
         """
-        have = [hasattr(s, DEGRADED_IMG_KEY) for s in data_samples or []]
-        if have and all(have):
-            degraded = torch.stack(
-                [getattr(s, DEGRADED_IMG_KEY).data for s in data_samples])
-            if degraded.shape[0] != inputs.shape[0] or \
-                    degraded.shape[2:] != inputs.shape[2:]:
-                raise ValueError(
-                    f'MultiTaskEncoderDecoder: `{DEGRADED_IMG_KEY}` batch '
-                    f'{tuple(degraded.shape)} does not match `inputs` '
-                    f'{tuple(inputs.shape)}.')
-            return degraded.to(inputs)
-        if any(have):
-            raise ValueError(
-                f'MultiTaskEncoderDecoder: only some data samples carry '
-                f'`{DEGRADED_IMG_KEY}`; expected all or none.')
-        image = inputs
-        preprocessor = self.data_preprocessor
-        if getattr(preprocessor, '_enable_normalize', False):
-            image = image * preprocessor.std + preprocessor.mean
-        return (image / 255.).clamp(0, 1)
+        return degraded_input(inputs, data_samples, self.data_preprocessor,
+                          'MultiTaskEncoderDecoder')
 
     def encode_decode(self,
                       inputs: Tensor,

@@ -33,6 +33,7 @@ from ...utils.checkpoint_fit import (
     check_checkpoint_fits,
     checkpoint_state_dict,
 )
+from ..data_preprocessor import degraded_input
 from .multi_task_encoder_decoder import MultiTaskEncoderDecoder
 
 #: The stages, by attribute name (checkpoint key ``<stage>_checkpoint``).
@@ -288,25 +289,8 @@ class TwoStageCascade(BaseSegmentor):
             un-normalised with the data preprocessor's mean/std, / 255,
             clamped to [0, 1].
         """
-        have = [DEGRADED_IMG_KEY in s for s in data_samples or []]
-        if have and all(have):
-            degraded = torch.stack(
-                [s.get(DEGRADED_IMG_KEY).data for s in data_samples])
-            if degraded.shape[0] != inputs.shape[0] or \
-                    degraded.shape[2:] != inputs.shape[2:]:
-                raise ValueError(
-                    f'TwoStageCascade: `{DEGRADED_IMG_KEY}` batch '
-                    f'{tuple(degraded.shape)} does not match `inputs` '
-                    f'{tuple(inputs.shape)}.')
-            return degraded.to(inputs)
-        if any(have):
-            raise ValueError(
-                f'TwoStageCascade: only some data samples carry '
-                f'`{DEGRADED_IMG_KEY}`; expected all or none.')
-        preprocessor = self.data_preprocessor
-        if getattr(preprocessor, '_enable_normalize', False):
-            inputs = inputs * preprocessor.std + preprocessor.mean
-        return (inputs / 255.).clamp(0, 1)
+        return degraded_input(inputs, data_samples, self.data_preprocessor,
+                          'TwoStageCascade')
 
     def restore(self, degraded: Tensor) -> Tensor:
         """Run the restorer (without autograd when it is frozen).
