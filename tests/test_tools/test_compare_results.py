@@ -317,3 +317,12 @@ def test_grouped_errors(tool, seeded):
         tool.main(['--run', 'a'])
     with pytest.raises(SystemExit, match='not both'):
         tool.main([seeded['mtl'][0], '--run', 'a', seeded['mtl'][1]])
+
+
+def test_help_prints(tool, capsys):
+    """Help strings with a literal % are escaped for argparse."""
+    with pytest.raises(SystemExit) as exit_info:
+        tool.parse_args(['--help'])
+    assert exit_info.value.code == 0
+    out = ' '.join(capsys.readouterr().out.split())
+    assert 'the model the Δ % are taken against (default: the first)' in out

@@ -80,7 +80,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--seeds', nargs='+',
                         help='seeds of runs whose work dir does not say: '
                         'one per run of each group, or one per run in all')
-    parser.add_argument('--reference', help='the model the Δ % are taken '
+    parser.add_argument('--reference', help='the model the Δ %% are taken '
                         'against (default: the first)')
     stl = parser.add_mutually_exclusive_group()
     stl.add_argument('--stl', metavar='NAME',
