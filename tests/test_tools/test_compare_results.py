@@ -261,12 +261,16 @@ def test_seeds_are_listed(tool, seeded, tmp_path):
     work = tmp_path / 'trained'
     test_file = write_seeded_run(work, '20260102_000000',
                                  metrics_of(1, 1, 1, 1), seed=0)
+    # (trained with --no-validate: a log, no <timestamp>.json)
     train = work / '20260101_000000'
     train.mkdir()
-    (train / '20260101_000000.json').write_text('{"loss": 1, "iter": 1}\n')
-    (train / '20260101_000000.log').write_text('Runtime environment:\n'
-                                               '    seed: 5\n')
+    (train / '20260101_000000.log').write_text(
+        'Runtime environment:\n    seed: 5\n'
+        'mmengine - INFO - Iter(train) [ 1/500]  loss: 1.0\n')
     assert tool.read_seed(test_file) == '5'
+    # a folder whose log has no training iterations is not a training run
+    (train / '20260101_000000.log').write_text('    seed: 5\n')
+    assert tool.read_seed(test_file) == '0'
     assert tool.find_metrics_file(str(work)) == test_file
 
 

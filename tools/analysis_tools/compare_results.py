@@ -321,13 +321,15 @@ def _seed_in_config(folder: str) -> Optional[str]:
 
 
 def _is_training_run(folder: str) -> bool:
-    """A ``<timestamp>`` folder of ``tools/train.py`` (scalars per iter)."""
+    """A ``<timestamp>`` folder of ``tools/train.py``: its log has training
+    iterations (``Iter(train)``; with ``--no-validate`` a training run
+    writes no ``<timestamp>.json``)."""
     name = osp.basename(folder.rstrip('/'))
-    path = osp.join(folder, f'{name}.json')
+    path = osp.join(folder, f'{name}.log')
     if not osp.isfile(path):
         return False
-    with open(path) as f:
-        return '"iter"' in f.readline()
+    with open(path, errors='replace') as f:
+        return any('Iter(train)' in line for line in f)
 
 
 def read_seed(metrics_file: str) -> Optional[str]:
