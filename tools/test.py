@@ -18,6 +18,7 @@ from mmallnet.engine.hooks import CheckpointFitHook  # noqa: E402
 from mmallnet.utils import (  # noqa: E402
     TRUST_FLAG,
     TRUST_HELP,
+    config_weight_files,
     setup_cpu_distributed,
     trust_checkpoints,
 )
@@ -27,7 +28,13 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Test (and evaluate) a multi-task model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        nargs='?',
+        help='checkpoint file of the whole model; may be left out only for '
+        'a TwoStageCascade whose model.restorer_checkpoint and '
+        'model.predictor_checkpoint are both set (two stages trained '
+        'separately, each loaded from its own file)')
     parser.add_argument(
         '--work-dir',
         help='the directory to save the file containing evaluation metrics')
@@ -123,6 +130,12 @@ def main() -> None:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    if args.checkpoint is None:
+        # raises, naming what is unset, unless the model loads every
+        # weight itself (stage checkpoints of a cascade)
+        stage_files = config_weight_files(cfg.model)
+        print(f'No checkpoint given: the {cfg.model.type} loads its stages '
+              f'from {", ".join(stage_files)}.')
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
@@ -143,12 +156,13 @@ def main() -> None:
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
     runner.register_hook(RankLocalTestJsonHook(), priority='LOW')
-    runner.register_hook(
-        CheckpointFitHook(
-            args.checkpoint,
-            allow_partial=args.allow_partial,
-            hint='pass --allow-partial to evaluate with the parameters '
-            'that fit'))
+    if args.checkpoint is not None:
+        runner.register_hook(
+            CheckpointFitHook(
+                args.checkpoint,
+                allow_partial=args.allow_partial,
+                hint='pass --allow-partial to evaluate with the parameters '
+                'that fit'))
     runner.test()
     # Tear the process group down before the interpreter exits: gloo's
     # threads still alive at exit can abort the process ("terminate called

@@ -4,6 +4,7 @@ from .checkpoint_fit import (
     check_checkpoint_fits,
     checkpoint_state_dict,
     compare_state_dicts,
+    config_weight_files,
 )
 from .checkpoint_loading import (
     RUNNER_CHECKPOINT_GLOBALS,
@@ -31,6 +32,7 @@ from .cpu_distributed import setup_cpu_distributed
 
 __all__ = [
     'CheckpointFit', 'CheckpointMismatchError', 'check_checkpoint_fits',
+    'config_weight_files',
     'checkpoint_state_dict', 'compare_state_dicts',
     'RUNNER_CHECKPOINT_GLOBALS', 'TRUST_ENV', 'TRUST_FLAG', 'TRUST_HELP',
     'UntrustedCheckpointError', 'checkpoint_trusted', 'load_local_checkpoint',

@@ -168,3 +168,48 @@ def check_checkpoint_fits(model: torch.nn.Module,
         logger='current',
         level=logging.WARNING)
     return fit
+
+
+#: Model types that load their own weights when built, and the config keys
+#: naming the files (all must be set for the model to need no checkpoint).
+SELF_LOADING_MODELS = {
+    'TwoStageCascade': ('restorer_checkpoint', 'predictor_checkpoint'),
+}
+
+
+def config_weight_files(model_cfg: Mapping) -> List[str]:
+    """The checkpoints a model config loads itself when it is built.
+
+    A :class:`~mmallnet.models.segmentors.TwoStageCascade` whose
+    ``restorer_checkpoint`` and ``predictor_checkpoint`` are both set holds
+    trained weights without a checkpoint of the whole model (each stage
+    trained alone); every other model would be random without one.
+
+    Args:
+        model_cfg (Mapping): The config's ``model`` dict.
+
+    Returns:
+        list[str]: The files, in the order of the config keys.
+
+    Raises:
+        ValueError: The model does not load all of its weights itself; the
+            message names the model type and the keys that are unset.
+    """
+    model_type = model_cfg.get('type')
+    keys = SELF_LOADING_MODELS.get(model_type)
+    if keys is None:
+        raise ValueError(
+            f'A checkpoint is required: model type {model_type!r} does not '
+            'load its weights when it is built, so it would be tested with '
+            'random weights. Only a TwoStageCascade whose model.'
+            'restorer_checkpoint and model.predictor_checkpoint are both '
+            'set can be tested without one.')
+    unset = [key for key in keys if not model_cfg.get(key)]
+    if unset:
+        raise ValueError(
+            f'A checkpoint is required: the {model_type} config leaves '
+            f'{", ".join("model." + k for k in unset)} unset, so that stage '
+            'would be tested with random weights. Set it (e.g. --cfg-options '
+            f'model.{unset[0]}=PATH) or pass a checkpoint of the whole '
+            'model.')
+    return [model_cfg[key] for key in keys]

@@ -291,3 +291,58 @@ def test_train_stops_at_a_non_finite_loss(trained):
         state = torch.load(path, weights_only=False)['state_dict']
         assert all(torch.isfinite(v).all() for v in state.values()
                    if v.is_floating_point()), path
+
+
+CASCADE_CONFIG = osp.join(
+    REPO, 'configs', 'cascade',
+    'cascade_dense-restorer-tiny_mtl-baseline-r18_1xb8-500_synthscenes-'
+    '96x128.py')
+
+
+def test_test_tool_evaluates_two_separately_trained_stages(trained):
+    """A cascade whose stages were trained alone is tested without a
+    checkpoint of the whole model: each stage loads its own file, and the
+    metrics equal those of the whole-cascade checkpoint made of both; with
+    a stage file unset, no checkpoint is refused before any evaluation."""
+    import torch
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+
+    import mmallnet  # noqa: F401
+    tmp = trained['tmp']
+    predictor_file = osp.join(trained['work_dir'], 'iter_4.pth')
+    torch.manual_seed(0)
+    restorer = MODELS.build(Config.fromfile(CASCADE_CONFIG).model.restorer)
+    restorer_file = str(tmp / 'restorer.pth')
+    torch.save(dict(state_dict=restorer.state_dict()), restorer_file)
+    config = str(tmp / 'tiny_cascade.py')
+    with open(config, 'w') as f:
+        f.write(TINY_CONFIG.format(base=CASCADE_CONFIG, root=str(
+            tmp / 'synthscenes'), iters=4, ckpt_interval=2))
+        f.write(f'model = dict(restorer_checkpoint={restorer_file!r}, '
+                f'predictor_checkpoint={predictor_file!r})\n')
+    stages_dir = str(tmp / 'stages')
+    out = run([sys.executable, 'tools/test.py', config, '--work-dir',
+               stages_dir])
+    assert (f'loads its stages from {restorer_file}, {predictor_file}'
+            in out)
+    # the same weights as one checkpoint of the whole cascade
+    predictor = torch.load(predictor_file, weights_only=False)['state_dict']
+    whole = {f'restorer.{k}': v for k, v in restorer.state_dict().items()}
+    whole.update({f'predictor.{k}': v for k, v in predictor.items()})
+    whole_file = str(tmp / 'whole_cascade.pth')
+    torch.save(dict(state_dict=whole), whole_file)
+    whole_dir = str(tmp / 'whole')
+    run([sys.executable, 'tools/test.py', config, whole_file,
+         '--work-dir', whole_dir])
+    metrics = read_metrics(stages_dir)
+    assert 'mt/restoration.psnr' in metrics and 'mt/semseg.mIoU' in metrics
+    assert metrics == read_metrics(whole_dir)
+    out = run([sys.executable, 'tools/test.py', config, '--work-dir',
+               str(tmp / 'no_predictor'), '--cfg-options',
+               'model.predictor_checkpoint=None'], fails=True)
+    assert 'leaves model.predictor_checkpoint unset' in out
+    assert 'mt/semseg.mIoU' not in out
+    out = run([sys.executable, 'tools/test.py', trained['config'],
+               '--work-dir', str(tmp / 'no_checkpoint')], fails=True)
+    assert "'MultiTaskEncoderDecoder' does not load its weights" in out

@@ -91,3 +91,19 @@ def test_allow_partial_warns():
 def test_state_dict_must_be_a_mapping():
     with pytest.raises(CheckpointMismatchError, match='holds no state dict'):
         checkpoint_state_dict(dict(state_dict=[1, 2]))
+
+
+def test_config_weight_files_only_for_a_cascade_with_both_stages():
+    from mmallnet.utils import config_weight_files
+    cascade = dict(type='TwoStageCascade', restorer_checkpoint='r.pth',
+                   predictor_checkpoint='p.pth')
+    assert config_weight_files(cascade) == ['r.pth', 'p.pth']
+    with pytest.raises(ValueError, match=r"'MultiTaskEncoderDecoder' does "
+                       'not load its weights'):
+        config_weight_files(dict(type='MultiTaskEncoderDecoder'))
+    with pytest.raises(ValueError, match=r'leaves model\.predictor_'
+                       r'checkpoint unset.*model\.predictor_checkpoint=PATH'):
+        config_weight_files(dict(cascade, predictor_checkpoint=None))
+    with pytest.raises(ValueError, match=r'model\.restorer_checkpoint, '
+                       r'model\.predictor_checkpoint unset'):
+        config_weight_files(dict(type='TwoStageCascade'))
