@@ -4,6 +4,12 @@ _base_ = ['mmseg::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['mmallnet'], allow_failed_imports=False)
 default_scope = 'mmseg'
+# Local files under <work_dir>/<timestamp>/vis_data/. To write the
+# scalars and pictures to TensorBoard as well, use
+# default_runtime_tensorboard.py in place of this file, or add to a config:
+# visualizer = dict(vis_backends=[dict(type='LocalVisBackend'),
+#                                 dict(type='TensorboardVisBackend')])
+# (docs/user_guides/train_test.md#tensorboard).
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
     type='MultiTaskLocalVisualizer', vis_backends=vis_backends,

@@ -26,15 +26,18 @@ pytestmark = pytest.mark.usefixtures('single_thread')
 
 def test_configs_are_found():
     names = [osp.basename(p) for p in PAPER_CONFIGS]
-    assert len(names) == 9
+    assert len(names) == 12
     assert sum('ablation' in n for n in names) == 5
     assert sum('pascal-context' in n for n in names) == 2
+    # other encoders (tests/test_configs_backbones.py)
+    assert sum(n.startswith(('allnet_convnext', 'allnet_swin', 'allnet_mit'))
+               for n in names) == 3
 
 
 @pytest.mark.parametrize('path', PAPER_CONFIGS, ids=osp.basename)
 def test_config_trains_one_step(path):
     """Builds (no pretrained download), one AdamW step through the
-    layer-decay constructor, every loss finite, weights move."""
+    config's optimizer constructor, every loss finite, weights move."""
     cfg = Config.fromfile(path)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).train()

@@ -160,7 +160,9 @@ def test_install_requires_are_ranges_without_torch_or_mmcv():
             assert {s.operator for s in req.specifier} == {'>=', '<'}, req
     mim = [str(r) for r in map(Requirement, kwargs['extras_require']['mim'])]
     assert mim == ['mmcv<2.2.0,>=2.0.0rc4']
-    assert kwargs['extras_require']['tests'] == ['pytest', 'ruff']
+    assert kwargs['extras_require']['tests'] == [
+        'pytest', 'ruff', 'tensorboard'
+    ]
 
 
 def test_tested_stack_pins_every_package_within_the_declared_ranges():
