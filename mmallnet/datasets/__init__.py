@@ -1,6 +1,7 @@
 from .base_multi_task_dataset import BaseMultiTaskDataset
 from .degraded_benchmark import (
     DegradedBenchmarkDataset,
+    DegradedCopyDataset,
     benchmark_sets,
     load_manifest,
     make_degraded_benchmark,
@@ -15,7 +16,8 @@ from .synthscenes import SynthScenesDataset
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'BaseMultiTaskDataset', 'DegradedBenchmarkDataset', 'benchmark_sets',
+    'BaseMultiTaskDataset', 'DegradedBenchmarkDataset', 'DegradedCopyDataset',
+    'benchmark_sets',
     'load_manifest', 'make_degraded_benchmark',
     'NYUD_CLASSES', 'NYUDMultiTaskDataset', 'PASCAL_CONTEXT_MT_CLASSES',
     'PASCAL_PARTS_CLASSES', 'PascalContextMultiTaskDataset',

@@ -1,3 +1,7 @@
-from .metrics import BoundarySEISMMetric, MultiTaskMetric
+from .metrics import (
+    BoundarySEISMMetric,
+    MultiTaskMetric,
+    PerDegradationIoUMetric,
+)
 
-__all__ = ['BoundarySEISMMetric', 'MultiTaskMetric']
+__all__ = ['BoundarySEISMMetric', 'MultiTaskMetric', 'PerDegradationIoUMetric']

@@ -9,6 +9,7 @@ import shutil
 import cv2
 import numpy as np
 import pytest
+import torch
 from mmcv.transforms import Compose
 
 from mmallnet.datasets.degraded_benchmark import (
@@ -237,3 +238,94 @@ def test_benchmark_sets_levels_and_errors():
         benchmark_sets(['blur'], levels=dict(blur=[8]))  # even kernel
     with pytest.raises(ValueError, match='expected'):
         benchmark_sets(['fog'], transforms=dict(fog=dict(type='MotionBlur')))
+
+
+# ---------------------------------------------------------------------------
+# MMSeg's own datasets (ADE20K layout)
+# ---------------------------------------------------------------------------
+ADE_PREFIX = ['img_path=images/validation',
+              'seg_map_path=annotations/validation']
+
+
+def test_mmseg_dataset_class_and_config(tool, tmp_path):
+    from mmallnet.datasets.transforms import Fog
+    from mmallnet.testing.ade20k import write_ade20k, write_tiny_seg_config
+    ade = write_ade20k(str(tmp_path / 'ADE'))
+    out = tmp_path / 'ade_degraded'
+    manifest = tool.main([
+        'ADE20KDataset', '--data-root', ade['root'], '--data-prefix',
+        *ADE_PREFIX, '--out', str(out), '--types', 'noise', 'fog',
+        '--noise-levels', '25', '--no-progress'
+    ])
+    # ids: the image paths relative to the image folder, no extension
+    assert manifest['ids'] == ade['ids']
+    dataset = manifest['settings']['dataset']
+    assert dataset['type'] == 'ADE20KDataset' and dataset['split'] is None
+    assert dataset['img_dir'] == osp.join(ade['root'], 'images/validation')
+    for set_name in ('noise_25', 'fog'):
+        for img_id in ade['ids']:
+            assert osp.isfile(out / set_name / 'images' / f'{img_id}.png')
+    # fog without depth: the prior, as on the fly
+    for img_id, record in manifest['images']['fog'].items():
+        params = record['degradation_params']
+        assert params['depth_source'] == 'prior'
+        clean = cv2.imread(
+            osp.join(ade['root'], 'images/validation', img_id + '.jpg'))
+        on_the_fly = Fog(seed=0)(dict(img=clean, img_id=img_id))['img']
+        np.testing.assert_array_equal(
+            cv2.imread(str(out / 'fog' / 'images' / f'{img_id}.png')),
+            on_the_fly)
+    # the same copy from a stock MMSeg config (its test set); it resumes
+    config = write_tiny_seg_config(str(tmp_path / 'tiny.py'), ade['root'])
+    again = tool.main([
+        config, '--dataloader', 'test', '--out', str(out), '--types',
+        'noise', 'fog', '--noise-levels', '25', '--no-progress'
+    ])
+    assert again['images'] == manifest['images']
+    with pytest.raises(ValueError, match='ADE20KDataset has no split'):
+        tool.main(['ADE20KDataset', '--data-root', ade['root'], '--split',
+                   'val', '--out', str(tmp_path / 'x')])
+
+
+def test_mmseg_copy_read_back_keeps_the_annotations(tmp_path):
+    from mmseg.registry import DATASETS
+
+    from mmallnet.testing.ade20k import write_ade20k
+    ade = write_ade20k(str(tmp_path / 'ADE'))
+    out = str(tmp_path / 'ade_degraded')
+    kwargs = dict(data_root=ade['root'],
+                  data_prefix=dict(img_path='images/validation',
+                                   seg_map_path='annotations/validation'))
+    make_degraded_benchmark(dict(type='ADE20KDataset', **kwargs), out,
+                            sets=benchmark_sets(['noise', 'rain']),
+                            progress=False)
+    pipeline = [
+        dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+        dict(type='LoadDegradedImage'),
+        dict(type='PackSegInputs', meta_keys=(
+            'img_path', 'seg_map_path', 'degradation_type',
+            'degradation_params'))
+    ]
+    bench = DATASETS.build(dict(
+        type='DegradedBenchmarkDataset', dataset_type='ADE20KDataset',
+        degraded_root=out, pipeline=pipeline, **kwargs))
+    clean = DATASETS.build(dict(type='ADE20KDataset', pipeline=pipeline,
+                                **kwargs))
+    assert len(bench) == 5 * 3
+    for k, set_name in enumerate(['clean', 'noise_15', 'noise_25',
+                                  'noise_50', 'rain']):
+        for i, img_id in enumerate(ade['ids']):
+            sample = bench[3 * k + i]
+            meta = sample['data_samples'].metainfo
+            assert meta['degradation_type'] == set_name
+            # annotation path and labels of the clean dataset
+            assert meta['seg_map_path'] == osp.join(
+                ade['root'], 'annotations/validation', img_id + '.png')
+            assert torch.equal(sample['data_samples'].gt_sem_seg.data,
+                               clean[i]['data_samples'].gt_sem_seg.data)
+            if set_name != 'clean':
+                stored = cv2.imread(osp.join(out, set_name, 'images',
+                                             img_id + '.png'))
+                assert torch.equal(sample['inputs'], torch.from_numpy(
+                    stored.transpose(2, 0, 1).copy()))
+    assert bench.metainfo['classes'] == clean.metainfo['classes']

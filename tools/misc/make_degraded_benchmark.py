@@ -18,8 +18,18 @@ Examples:
     python tools/misc/make_degraded_benchmark.py SynthScenesDataset \
         --data-root data/synthscenes --split val \
         --out data/synthscenes_degraded/val --fog-levels 0.6 1.8
+
+    # MMSeg's own datasets: a stock config's val set, or the class with
+    # its data_prefix (ids: image paths relative to the image folder)
+    python tools/misc/make_degraded_benchmark.py \
+        mmseg::_base_/datasets/ade20k.py --out data/ade_degraded/val
+    python tools/misc/make_degraded_benchmark.py ADE20KDataset \
+        --data-root data/ade/ADEChallengeData2016 --data-prefix \
+        img_path=images/validation seg_map_path=annotations/validation \
+        --out data/ade_degraded/val
 """
 import argparse
+import inspect
 import os.path as osp
 import sys
 from typing import Dict, List, Optional
@@ -43,6 +53,7 @@ from mmallnet.datasets.degraded_benchmark import (  # noqa: E402
 from mmallnet.datasets.transforms.degradations import (  # noqa: E402
     DEGRADATION_ALIASES,
 )
+from mmallnet.utils import resolve_config_path  # noqa: E402
 
 _CLASS_TO_TYPE = {v: k for k, v in DEGRADATION_ALIASES.items()}
 
@@ -53,9 +64,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'lossless PNG per image and degradation set, plus a manifest.')
     parser.add_argument(
         'source',
-        help='a config file (its --dataloader dataset is used) or a '
-        'registered dataset class (e.g. NYUDMultiTaskDataset; then give '
-        '--data-root)')
+        help='a config file or mmseg::<path> (its --dataloader dataset is '
+        'used) or a registered dataset class (e.g. NYUDMultiTaskDataset or '
+        'ADE20KDataset; then give --data-root)')
     parser.add_argument('--out', required=True, help='output directory')
     parser.add_argument(
         '--workers',
@@ -84,7 +95,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--data-root', help='dataset root (overrides the config)')
     parser.add_argument(
-        '--split', help='split (overrides the config; default val)')
+        '--split',
+        help='split (overrides the config; default val) of the datasets '
+        'that have one (not MMSeg\'s: give --data-prefix)')
+    parser.add_argument(
+        '--data-prefix',
+        nargs='+',
+        action=DictAction,
+        metavar='KEY=PATH',
+        help='data_prefix of the dataset (overrides the config), e.g. '
+        'img_path=images/validation seg_map_path=annotations/validation '
+        'for ADE20KDataset')
     parser.add_argument(
         '--dataloader',
         default='val',
@@ -109,9 +130,7 @@ def dataset_and_transforms(args: argparse.Namespace):
     """
     transforms: Dict[str, dict] = {}
     if args.source.endswith('.py'):
-        if not osp.isfile(args.source):
-            raise FileNotFoundError(f'Config file not found: {args.source}')
-        cfg = Config.fromfile(args.source)
+        cfg = Config.fromfile(resolve_config_path(args.source))
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
         key = f'{args.dataloader}_dataloader'
@@ -138,10 +157,28 @@ def dataset_and_transforms(args: argparse.Namespace):
         dataset = dict(type=args.source)
     if args.data_root:
         dataset['data_root'] = args.data_root
-    if args.split:
-        dataset['split'] = args.split
-    dataset.setdefault('split', 'val')
+    if args.data_prefix:
+        dataset['data_prefix'] = dict(args.data_prefix)
+    if _takes_split(dataset['type']):
+        if args.split:
+            dataset['split'] = args.split
+        dataset.setdefault('split', 'val')
+    elif args.split:
+        raise ValueError(
+            f'--split {args.split}: {dataset["type"]} has no split; choose '
+            'its images with --data-prefix (e.g. img_path=images/validation '
+            'seg_map_path=annotations/validation for ADE20KDataset).')
     return dataset, transforms
+
+
+def _takes_split(dataset_type) -> bool:
+    """Whether the dataset class has a ``split`` argument."""
+    cls = DATASETS.get(dataset_type) if isinstance(dataset_type,
+                                                   str) else dataset_type
+    if cls is None:
+        raise KeyError(f'{dataset_type!r} is not a registered dataset.')
+    return any('split' in inspect.signature(klass.__init__).parameters
+               for klass in inspect.getmro(cls))
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
@@ -162,7 +199,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
         num_workers=args.workers,
         progress=not args.no_progress)
     ds = manifest['settings']['dataset']
-    print(f'Degraded copy of {ds["type"]} ({ds["split"]}, '
+    split = f'{ds["split"]}, ' if ds.get('split') else ''
+    print(f'Degraded copy of {ds["type"]} ({split}'
           f'{len(manifest["ids"])} images, seed {args.seed}) in {args.out}:')
     for name in sets:
         print(f'  {name:<12s} {len(manifest["images"][name])} images')

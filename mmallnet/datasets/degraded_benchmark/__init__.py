@@ -51,13 +51,22 @@ Reading a copy back: :func:`attach_degraded_copy` (the ``degraded_root`` /
 :class:`~mmallnet.datasets.transforms.LoadDegradedImage` and the dataset
 :class:`DegradedBenchmarkDataset` (clean set + every stored set).
 
+MMSeg's own datasets (``ADE20KDataset``, ``CityscapesDataset``, ...) work
+too: their ids are the image paths relative to the image folder, without
+extension (they have no ``img_id``), the fog uses its depth prior, and
+:class:`DegradedCopyDataset` reads a set back with the annotation paths
+of the clean dataset, for a stock MMSeg model and
+:class:`~mmallnet.evaluation.PerDegradationIoUMetric`.
+
 Files: :mod:`.sets` (set definitions), :mod:`.manifest` (manifest and
 layout), :mod:`.source` (the clean dataset), :mod:`.jobs` (one image),
-:mod:`.writer` (:func:`make_degraded_benchmark`), :mod:`.attach` and
-:mod:`.dataset` (reading), :mod:`.integrity` (the stored images checked
-against the manifest's sha256 when a copy is read, once per process).
+:mod:`.writer` (:func:`make_degraded_benchmark`), :mod:`.attach`,
+:mod:`.dataset` and :mod:`.copy_dataset` (reading), :mod:`.integrity`
+(the stored images checked against the manifest's sha256 when a copy is
+read, once per process).
 """
 from .attach import attach_degraded_copy
+from .copy_dataset import DegradedCopyDataset
 from .dataset import DegradedBenchmarkDataset
 from .manifest import (
     FORMAT_VERSION,
@@ -66,12 +75,20 @@ from .manifest import (
     load_manifest,
     manifest_path,
 )
-from .sets import BENCHMARK_TYPES, DEFAULT_LEVELS, LEVEL_PARAMS, benchmark_sets
+from .sets import (
+    BENCHMARK_TYPES,
+    DEFAULT_LEVELS,
+    LEVEL_PARAMS,
+    LEVEL_RECORD_KEYS,
+    benchmark_sets,
+    set_name,
+)
 from .writer import make_degraded_benchmark
 
 __all__ = [
     'BENCHMARK_TYPES', 'LEVEL_PARAMS', 'DEFAULT_LEVELS', 'MANIFEST_NAME',
     'FORMAT_VERSION', 'benchmark_sets', 'make_degraded_benchmark',
     'load_manifest', 'manifest_path', 'degraded_image_path',
-    'attach_degraded_copy', 'DegradedBenchmarkDataset'
+    'attach_degraded_copy', 'DegradedBenchmarkDataset',
+    'DegradedCopyDataset', 'LEVEL_RECORD_KEYS', 'set_name'
 ]

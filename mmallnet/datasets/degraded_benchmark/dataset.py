@@ -1,5 +1,6 @@
 """The dataset of a degraded benchmark: the clean set and every stored set."""
 import copy
+import inspect
 from typing import Optional, Sequence
 
 from mmengine.dataset import ConcatDataset
@@ -22,8 +23,16 @@ class DegradedBenchmarkDataset(ConcatDataset):
     dataset, so a config can turn a test dataset into a benchmark by
     changing ``type`` and adding ``dataset_type`` and ``degraded_root``.
 
+    A dataset class without ``degraded_root`` / ``degradation`` arguments
+    (MMSeg's ``ADE20KDataset``, ``CityscapesDataset``, ...) reads each set
+    through :class:`~.copy_dataset.DegradedCopyDataset`; its pipeline then
+    ends with ``PackSegInputs`` listing ``degradation_type`` and
+    ``degradation_params`` in ``meta_keys``, for
+    :class:`~mmallnet.evaluation.PerDegradationIoUMetric`.
+
     Args:
-        dataset_type (str): Registered multi-task dataset class.
+        dataset_type (str): Registered dataset class (a multi-task dataset
+            or any other, e.g. ``'ADE20KDataset'``).
         degraded_root (str): Benchmark directory written by
             :func:`make_degraded_benchmark`.
         sets (Sequence[str], optional): Sets to evaluate, in order. None:
@@ -66,11 +75,43 @@ class DegradedBenchmarkDataset(ConcatDataset):
         self.verify_sha256 = verify_sha256
         cfgs = [dict(type=dataset_type, **dataset_kwargs)
                 ] if include_clean else []
-        cfgs += [
-            dict(type=dataset_type, degraded_root=degraded_root,
-                 degradation=name, verify_sha256=verify_sha256,
-                 **dataset_kwargs) for name in self.sets
-        ]
+        if reads_degraded_copy(dataset_type):
+            cfgs += [
+                dict(type=dataset_type, degraded_root=degraded_root,
+                     degradation=name, verify_sha256=verify_sha256,
+                     **dataset_kwargs) for name in self.sets
+            ]
+        else:
+            cfgs += [
+                dict(type='DegradedCopyDataset',
+                     dataset=dict(type=dataset_type, **dataset_kwargs),
+                     degraded_root=degraded_root, degradation=name,
+                     verify_sha256=verify_sha256) for name in self.sets
+            ]
         super().__init__(
             datasets=[copy.deepcopy(cfg) for cfg in cfgs],
             lazy_init=lazy_init)
+
+
+def reads_degraded_copy(dataset_type) -> bool:
+    """Whether a dataset class takes ``degraded_root`` and ``degradation``.
+
+    Args:
+        dataset_type (str | type): Registered name or class.
+
+    Returns:
+        bool: True for the multi-task datasets, False for e.g. MMSeg's.
+
+    Raises:
+        KeyError: An unknown dataset name.
+    """
+    cls = DATASETS.get(dataset_type) if isinstance(dataset_type,
+                                                   str) else dataset_type
+    if cls is None:
+        raise KeyError(f'DegradedBenchmarkDataset: dataset_type '
+                       f'{dataset_type!r} is not a registered dataset.')
+    for klass in inspect.getmro(cls):
+        params = inspect.signature(klass.__init__).parameters
+        if 'degraded_root' in params and 'degradation' in params:
+            return True
+    return False

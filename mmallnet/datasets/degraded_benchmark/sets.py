@@ -23,6 +23,14 @@ LEVEL_PARAMS = {
     'fog': 'beta',
     'blur': 'kernel_size',
 }
+#: The ``degradation_params`` key that records the level, per type (what
+#: the transform draws from the :data:`LEVEL_PARAMS` argument).
+LEVEL_RECORD_KEYS = {
+    'noise': 'sigma',
+    'rain': 'density',
+    'fog': 'beta',
+    'blur': 'kernel_size',
+}
 #: Levels used when none are given: noise at sigma 15, 25 and 50 as three
 #: sets; the other types as one set each, with the transform's own ranges.
 DEFAULT_LEVELS: Dict[str, Optional[Tuple[float, ...]]] = {
@@ -37,6 +45,20 @@ CLEAN_TYPE = 'clean'
 
 def _level_name(level: float) -> str:
     return format(float(level), 'g')
+
+
+def set_name(kind: str, level: Optional[float] = None) -> str:
+    """The name of a set: ``<type>`` or ``<type>_<level>``.
+
+    Args:
+        kind (str): Degradation type, e.g. ``'noise'``.
+        level (float, optional): Severity level (``'g'`` format: 15 ->
+            ``'15'``, 0.005 -> ``'0.005'``). None: no level.
+
+    Returns:
+        str: e.g. ``'noise_15'`` or ``'rain'``.
+    """
+    return kind if level is None else f'{kind}_{_level_name(level)}'
 
 
 def benchmark_sets(
@@ -115,7 +137,7 @@ def benchmark_sets(
                     or not np.isfinite(level)):
                 raise ValueError(f'Levels of {kind!r} must be numbers, got '
                                  f'{level!r}')
-            name = f'{kind}_{_level_name(level)}'
+            name = set_name(kind, level)
             if name in sets:
                 raise ValueError(f'Level {level!r} of {kind!r} is listed '
                                  'twice.')

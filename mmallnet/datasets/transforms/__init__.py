@@ -15,12 +15,14 @@ from .geometric import (
     MultiTaskRandomFlip,
     MultiTaskRandomResize,
 )
+from .image_id import AddImageId, image_id_from_path
 from .loading import LoadMultiTaskAnnotations
 from .pascal_context import IgnoreEmptyParts, LoadPascalContextAnnotations
 
 __all__ = [
     'BaseDegradation', 'CleanImage', 'Fog', 'GaussianNoise', 'MotionBlur',
-    'RainStreaks', 'RandomDegradation', 'PackMultiTaskInputs',
+    'RainStreaks', 'RandomDegradation', 'AddImageId', 'image_id_from_path',
+    'PackMultiTaskInputs',
     'MultiTaskPad', 'MultiTaskRandomCrop', 'MultiTaskRandomFlip',
     'MultiTaskRandomResize',
     'LoadMultiTaskAnnotations', 'LoadDegradedImage', 'IgnoreEmptyParts',

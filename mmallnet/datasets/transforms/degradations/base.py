@@ -22,6 +22,16 @@ numpy's global RNG (fresh on every call; mmengine seeds it per dataloader
 worker), and that drawn seed is recorded, so a training sample can still be
 reproduced from its ``degradation_params``.
 
+Only ``img`` and one of the sample keys are needed, so the transforms work
+in stock MMSeg pipelines as well (``LoadImageFromFile`` ->
+``LoadAnnotations`` -> degradation -> ``Resize`` -> ``PackSegInputs``;
+list ``degradation_type`` and ``degradation_params`` in PackSegInputs'
+``meta_keys`` to keep them). MMSeg's datasets give no ``img_id``, so the
+path string seeds the generator unless
+:class:`~mmallnet.datasets.transforms.AddImageId` sets a
+dataset-relative id first (as ``tools/analysis_tools/robustness_test.py``
+does).
+
 The degradations are channel-symmetric (noise is i.i.d. per channel, rain
 streaks and the fog airlight are gray, blur uses one kernel for all
 channels), so BGR versus RGB order does not matter.
@@ -117,8 +127,13 @@ def _check_img(results: dict) -> np.ndarray:
     if not isinstance(img, np.ndarray) or img.dtype != np.uint8:
         what = (f'{type(img).__name__} of dtype {img.dtype}' if isinstance(
             img, np.ndarray) else type(img).__name__)
+        hint = ''
+        if isinstance(img, np.ndarray) and img.dtype.kind == 'f':
+            hint = ('; load it as uint8 (LoadImageFromFile without '
+                    'to_float32=True) and put the degradation before any '
+                    'transform that converts or normalises the image')
         raise TypeError("results['img'] must be an HxWx3 uint8 BGR "
-                        f'numpy array, got {what}')
+                        f'numpy array, got {what}{hint}')
     if img.ndim != 3 or img.shape[2] != 3:
         raise ValueError("results['img'] must be an HxWx3 uint8 BGR "
                          f'image, got shape {img.shape}')
