@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install.sh --tests
 PYTHON=${PYTHON:-python3}
-$PYTHON -m ruff check mmallnet tools tests configs
+$PYTHON -m ruff check mmallnet tools tests configs benchmarks demo projects
 $PYTHON -m pytest tests "$@"
