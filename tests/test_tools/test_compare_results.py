@@ -330,3 +330,35 @@ def test_help_prints(tool, capsys):
     assert exit_info.value.code == 0
     out = ' '.join(capsys.readouterr().out.split())
     assert 'the model the Δ % are taken against (default: the first)' in out
+
+
+def test_models_with_some_metrics_get_dashes(tool, seeded, tmp_path):
+    """A restorer (PSNR only) and a semseg-only model sit in the same table:
+    ``-`` where they report nothing, Δ_MTL only for the models with every
+    Δ_MTL metric."""
+    restorer = [
+        write_seeded_run(tmp_path / f'restorer_s{s}', '20260101_000000', {
+            'mt/restoration.psnr': psnr, 'mt/noise/restoration.psnr': psnr})
+        for s, psnr in ((0, 24.0), (1, 26.0))
+    ]
+    semseg_only = [write_seeded_run(
+        tmp_path / 'seg', '20260101_000000', {
+            'mt/semseg.mIoU': 41.0, 'mt/noise/semseg.mIoU': 31.0})]
+    text = tool.main(run_args(seeded, '--stl', 'stl') + [
+        '--run', 'restorer'] + restorer + ['--run', 'seg'] + semseg_only)
+    assert ('| metric | mtl (n=2) | allnet (n=2) | Δ vs mtl | restorer (n=2) '
+            '| Δ vs mtl | seg (n=1) | Δ vs mtl |') in text
+    # PSNR: mtl 20 (both seeds) vs restorer 25 ± 1.414: +25 %
+    assert cells(text, 'restoration.psnr')[3:5] == ['25 ± 1.4 [24, 26]',
+                                                    '+25.00']
+    assert cells(text, 'restoration.psnr')[5:] == ['-', '-']
+    # semseg: the restorer has none; seg 41 vs mtl 41: +0 %
+    assert cells(text, 'semseg.mIoU')[3:] == ['-', '-', '41 ± 0 [41, 41]',
+                                              '+0.00 ~']
+    assert cells(text, 'depth.rmse')[3:] == ['-', '-', '-', '-']
+    # Δ_MTL needs semseg and depth: mtl and allnet only, unchanged
+    assert cells(text, 'Δ_MTL vs STL (%)') == [
+        '-0.75 ± 1.1 [-1.5, 0]', '5 ± 3.5 [2.5, 7.5]', '+5.75', '-', '-',
+        '-', '-'
+    ]
+    assert '-: not reported by every run of restorer, seg' in text

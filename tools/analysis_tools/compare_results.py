@@ -55,8 +55,18 @@ import sys
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from mmallnet.evaluation.functional import DEFAULT_LOWER_IS_BETTER, delta_mtl
-from mmallnet.evaluation.metrics.multi_task_metric import DEGRADATION_ORDER
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+from mmallnet.evaluation.functional import (  # noqa: E402
+    DEFAULT_LOWER_IS_BETTER,
+    delta_mtl,
+)
+from mmallnet.evaluation.metrics.multi_task_metric import (  # noqa: E402
+    DEGRADATION_ORDER,
+)
+
+#: Table cell of a metric a model does not report.
+NOT_REPORTED = '-'
 
 #: The primary metric of each task and of restoration, in table order.
 PRIMARY_METRICS = ('semseg.mIoU', 'parts.mIoU', 'saliency.maxF',
@@ -567,13 +577,17 @@ def compare_groups(runs: Sequence[Run],
         refs (dict[str, float], optional): Single-task references (full
             keys) for Δ_MTL; None: the reference model's means.
         prefix (str): Key prefix of the compared metrics.
-        metrics (Sequence[str]): Metric names after the prefix; those
-            missing from any run are skipped, and the table says so.
+        metrics (Sequence[str]): Metric names after the prefix. A model
+            whose runs do not all report a metric gets ``-`` in its row
+            (e.g. a restorer has no task metric, a semseg-only model no
+            depth), and Δ_MTL only when it reports every Δ_MTL metric;
+            metrics no model reports are left out, and the table says so.
         delta_includes_restoration (bool): Include PSNR in Δ_MTL.
 
     Returns:
         tuple: The Markdown text (runs, table, notes) and the summaries,
-        row label -> model -> :class:`Stats`.
+        row label -> model -> :class:`Stats` (only the models with that
+        row's metric).
     """
     order = list(dict.fromkeys(r.group for r in runs))
     reference = reference or order[0]
@@ -584,10 +598,13 @@ def compare_groups(runs: Sequence[Run],
     order.insert(0, reference)
     by_group = {g: [r for r in runs if r.group == g] for g in order}
 
-    keys = [m for m in metrics if all(prefix + m in r.metrics for r in runs)]
+    def reports(group: str, keys: Sequence[str]) -> bool:
+        return all(k in r.metrics for r in by_group[group] for k in keys)
+
+    keys = [m for m in metrics if any(reports(g, [prefix + m]) for g in order)]
     if not keys:
-        raise KeyError(f'compare_results: none of {list(metrics)} is in every '
-                       f'run under the prefix {prefix!r}.')
+        raise KeyError(f'compare_results: none of {list(metrics)} is in all '
+                       f'the runs of any model under the prefix {prefix!r}.')
     unknown = [m for m in keys if m not in DEFAULT_LOWER_IS_BETTER]
     if unknown:
         raise KeyError(f'compare_results: no known direction for {unknown}.')
@@ -598,7 +615,7 @@ def compare_groups(runs: Sequence[Run],
         label = f'{m} {"↓" if DEFAULT_LOWER_IS_BETTER[m] else "↑"}'
         summaries[label] = {
             g: summarise([r.metrics[prefix + m] for r in by_group[g]])
-            for g in order
+            for g in order if reports(g, [prefix + m])
         }
         rows.append((label, DEFAULT_LOWER_IS_BETTER[m], False))
 
@@ -613,16 +630,22 @@ def compare_groups(runs: Sequence[Run],
         refs = {
             k: summarise([r.metrics[k] for r in by_group[reference]]).mean
             for k in by_group[reference][0].metrics
-            if all(k in r.metrics for r in by_group[reference])
+            if reports(reference, [k])
         }
     delta_keys = [m for m in delta_metrics.values() if prefix + m in refs]
+    # Δ_MTL only for the models that report every metric it averages
+    delta_groups = [g for g in order
+                    if reports(g, [prefix + m for m in delta_keys])]
+    if not delta_groups:
+        delta_keys = []
     notes = []
     missing = sorted(set(delta_metrics.values()) - set(delta_keys))
     if missing:
         notes.append('(no reference, left out of Δ_MTL: '
                      f'{", ".join(missing)})')
     if delta_keys:
-        types = degradation_types(runs, prefix, delta_keys)
+        types = degradation_types(
+            [r for r in runs if r.group in delta_groups], prefix, delta_keys)
         for group in [''] + types:
             label = f'Δ_MTL vs {against}' + (f' {group}' if group else '') \
                 + ' (%)'
@@ -631,7 +654,7 @@ def compare_groups(runs: Sequence[Run],
                     run_delta(r, refs, prefix, delta_keys, group)
                     for r in by_group[g]
                 ])
-                for g in order
+                for g in delta_groups
             }
             rows.append((label, False, True))
 
@@ -640,10 +663,14 @@ def compare_groups(runs: Sequence[Run],
         header += [f'{g} (n={len(by_group[g])})', f'Δ vs {reference}']
     lines = [header, ['---'] * len(header)]
     for label, lower, is_delta in rows:
-        ref = summaries[label][reference]
-        row = [label, ref.cell()]
+        ref = summaries[label].get(reference)
+        row = [label, ref.cell() if ref else NOT_REPORTED]
         for g in order[1:]:
-            stats = summaries[label][g]
+            stats = summaries[label].get(g)
+            if stats is None or ref is None:
+                row += [stats.cell() if stats else NOT_REPORTED,
+                        NOT_REPORTED]
+                continue
             if is_delta:  # difference in points of Δ_MTL
                 change = stats.mean - ref.mean
             else:
@@ -655,7 +682,12 @@ def compare_groups(runs: Sequence[Run],
     table = ['| ' + ' | '.join(r) + ' |' for r in lines]
     skipped = [m for m in metrics if m not in keys]
     if skipped:
-        notes.append(f'(not in every run, skipped: {", ".join(skipped)})')
+        notes.append(f'(in no model\'s runs, left out: {", ".join(skipped)})')
+    partial = [g for g in order
+               if any(g not in summaries[label] for label, _, _ in rows)]
+    if partial:
+        notes.append(f'{NOT_REPORTED}: not reported by every run of '
+                     f'{", ".join(partial)} (or no Δ without the reference).')
     notes.append(
         'Cells: mean ± sample std [min, max] over the runs. Δ: change of '
         f'the means against {reference} in % (positive = better; for '
