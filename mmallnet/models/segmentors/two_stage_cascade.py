@@ -311,6 +311,36 @@ class TwoStageCascade(BaseSegmentor):
                 f'{tuple(degraded.shape)}; expected the same shape.')
         return restored
 
+    def restore_images(self, degraded: Tensor,
+                       data_samples: OptSampleList = None) -> Tensor:
+        """Restore each image of a padded batch without its padding.
+
+        The restorer sees each image as it would alone: a restorer with
+        global operations (Restormer's channel attention pools over the
+        whole map) gives other values on a zero-padded image. The padding
+        of the result keeps the data preprocessor's padding values.
+
+        Args:
+            degraded (Tensor): (N, 3, H, W) RGB in [0, 1], padded.
+            data_samples (list[:obj:`MultiTaskDataSample`], optional): Their
+                ``img_padding_size`` [left, right, top, bottom]; None or no
+                padding: the batch is restored at once.
+
+        Returns:
+            Tensor: The restored batch, same shape, not clamped.
+        """
+        pads = [sample.metainfo.get('img_padding_size', [0, 0, 0, 0])
+                for sample in data_samples or []]
+        if not any(any(pad) for pad in pads):
+            return self.restore(degraded)
+        restored = degraded.clone()
+        height, width = degraded.shape[2:]
+        for i, (left, right, top, bottom) in enumerate(pads):
+            region = (slice(i, i + 1), slice(None),
+                      slice(top, height - bottom), slice(left, width - right))
+            restored[region] = self.restore(degraded[region])
+        return restored
+
     def predictor_image(self, restored: Tensor) -> Tensor:
         """The restored image as the predictor sees it, in [0, 1]."""
         return restored.clamp(0, 1) if self.clamp_restored else restored
@@ -336,9 +366,10 @@ class TwoStageCascade(BaseSegmentor):
                 else:
                     sample.set_field(degraded, DEGRADED_IMG_KEY)
 
-    def _stages(self, inputs: Tensor, data_samples: SampleList) -> Tensor:
+    def _stages(self, inputs: Tensor, data_samples: OptSampleList) -> Tensor:
         """Restore; return the unclamped restored image."""
-        return self.restore(self.get_degraded(inputs, data_samples))
+        return self.restore_images(self.get_degraded(inputs, data_samples),
+                                   data_samples)
 
     @staticmethod
     def _default_samples(inputs: Tensor) -> SampleList:
@@ -417,7 +448,8 @@ class TwoStageCascade(BaseSegmentor):
         if data_samples is None:
             data_samples = self._default_samples(inputs)
         degraded = self.get_degraded(inputs, data_samples)
-        image = self.predictor_image(self.restore(degraded))
+        image = self.predictor_image(self.restore_images(degraded,
+                                                         data_samples))
         with self._as_degraded(data_samples, image):
             results = self.predictor.predict(self.normalize(image),
                                              data_samples)

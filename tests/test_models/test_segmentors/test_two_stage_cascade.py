@@ -88,6 +88,16 @@ def degraded_of(samples):
     return torch.stack([s.degraded_img.data for s in samples])
 
 
+def restored_batch(model, degraded):
+    """The 1x1-conv restorer on the batch, the second image's padding
+    (rows 50-63, columns 60-63) kept as degraded: each image is restored
+    without the batch padding."""
+    restored = model.restorer.restore(degraded)
+    restored[1, :, 50:] = degraded[1, :, 50:]
+    restored[1, :, :, 60:] = degraded[1, :, :, 60:]
+    return restored
+
+
 def normalised(image):
     mean = torch.tensor(MEAN).view(3, 1, 1)
     std = torch.tensor(STD).view(3, 1, 1)
@@ -204,7 +214,7 @@ def test_loss_is_the_predictors_loss_on_the_restored_image():
     inputs, samples = batch()
     degraded = degraded_of(samples)
     with torch.no_grad():
-        image = model.restorer.restore(degraded).clamp(0, 1)
+        image = restored_batch(model, degraded).clamp(0, 1)
         expected = model.predictor.loss(normalised(image),
                                         with_degraded(samples, image))
         losses = model.loss(inputs, samples)
@@ -231,7 +241,7 @@ def test_predictions_carry_the_restored_image_cropped():
     inputs, samples = batch()
     degraded = degraded_of(samples)
     with torch.no_grad():
-        restored = model.restorer.restore(degraded)
+        restored = restored_batch(model, degraded)
         image = restored.clamp(0, 1)
         direct = model.predictor.predict(normalised(image),
                                          with_degraded(samples, image))
@@ -355,3 +365,43 @@ def test_demo_config_needs_and_loads_the_restorer_checkpoint(tmp_path):
     assert set(out['predictor']) == set(tasks) | {'restoration'}
     assert out['restored'].shape == (1, 3, 64, 64)
     assert cfg.test_evaluator.tasks == tasks
+
+
+class GlobalTestRestorer(nn.Module):
+    """Stand-in restorer with a global operation: ``img + mean(img)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(0.5))
+
+    def restore(self, img: Tensor) -> Tensor:
+        """Shift every pixel by ``scale`` times the image's mean."""
+        return img + self.scale * img.mean(dim=(2, 3), keepdim=True)
+
+
+def test_each_image_is_restored_without_the_batch_padding():
+    """A restorer with global operations sees each image of a padded batch
+    as it would alone; the padding keeps the preprocessor's values."""
+    MODELS.register_module(module=GlobalTestRestorer, force=True)
+    model = cascade(restorer=dict(type='GlobalTestRestorer')).eval()
+    inputs, samples = batch()
+    degraded = degraded_of(samples)
+    assert samples[1].img_padding_size == [0, 4, 0, 14]  # (50, 60) in 64
+    with torch.no_grad():
+        restored = model.restore_images(degraded, samples)
+        alone = model.restorer.restore(degraded[1:2, :, :50, :60])
+        results = model.predict(inputs, samples)
+    torch.testing.assert_close(restored[1:2, :, :50, :60], alone)
+    torch.testing.assert_close(restored[1, :, 50:], degraded[1, :, 50:])
+    # the unpadded first image: one call on the whole batch would differ
+    torch.testing.assert_close(restored[0:1],
+                               model.restorer.restore(degraded[0:1]))
+    assert not torch.allclose(model.restorer.restore(degraded)[1, :, :50,
+                                                                :60],
+                              alone[0])
+    torch.testing.assert_close(results[1].pred_restored.data,
+                               alone[0].clamp(0, 1))
+    # no samples (tensor mode, FLOP counting): the batch at once
+    with torch.no_grad():
+        torch.testing.assert_close(model.restore_images(degraded),
+                                   model.restorer.restore(degraded))
