@@ -232,6 +232,11 @@ with open(sys.argv[1], 'w') as f:
         cfg_backend=cfg.env_cfg.dist_cfg.backend,
         wrapper=type(model).__name__, total=total.item(),
         grad=model.module.weight.grad.tolist()), f)
+# Both ranks are done with every collective before either tears gloo down
+# (a rank leaving early made the other abort: 'terminate called without an
+# active exception').
+dist.barrier()
+del model
 dist.destroy_process_group()
 '''
 

@@ -119,6 +119,11 @@ def test_training_run_writes_scalars_and_pictures(tmp_path):
         "dict(type='TensorboardVisBackend')])\n")
     cfg = Config.fromfile(str(child))
     cfg.work_dir = str(tmp_path / 'work')
+    # default_runtime.py names the visualizer 'visualizer': MMEngine would
+    # hand back an instance an earlier test built under that name, and the
+    # visualization hook would draw with the latest one built (another
+    # test's palette). A name of its own gives this run a fresh one.
+    cfg.visualizer.name = f'tensorboard_run_{tmp_path.name}'
     for split in ('train', 'val', 'test'):
         cfg[f'{split}_dataloader'].update(num_workers=0,
                                           persistent_workers=False)
