@@ -23,15 +23,20 @@ images from :func:`mmallnet.testing.multi_task_batch`:
 
 A tensor is summarised (:func:`summarise`) by its shape, the SHA-256 of its
 float32 bytes, its float64 sum and absolute sum and a few values.
-:func:`compare_records` asserts the hashes match where the record was made
-on a CPU with the same kernels (``torch.backends.cpu.get_cpu_capability``),
-and the sums and values to ``rtol`` elsewhere, where vectorised kernels may
-round differently.
+:func:`compare_records` compares the sums and values to a relative
+tolerance by default: two machines with the same torch build and the same
+``torch.backends.cpu.get_cpu_capability`` may still pick different
+vectorised kernels (oneDNN and MKL block by cache size), and then round
+differently (about 1e-6 relative in outputs and losses, up to 1e-4 in the
+gradient sums of a randomly initialised model). ``exact=True`` asserts the
+hashes and floats bit for bit, for a developer checking a refactor on the
+machine that recorded the goldens (``MMALLNET_GOLDEN_EXACT=1`` in the test,
+``--exact`` in ``tools/misc/record_golden_outputs.py``).
 """
 import hashlib
 import math
 import zlib
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
 import torch
@@ -46,6 +51,9 @@ from .samples import multi_task_batch
 GOLDEN_FORMAT = 1
 #: Values stored per tensor besides its hash and sums.
 NUM_SAMPLES = 8
+#: Tolerance, in percentage points, of logged accuracies when not exact
+#: (one pixel of the recorded semseg batch is about 0.015 points).
+ACC_ATOL = 0.25
 
 
 def fill_by_name(model: nn.Module) -> None:
@@ -198,25 +206,32 @@ def _compare_summary(name: str, got: dict, want: dict, exact: bool,
             errors.append(f'{name}: value {i} {a!r} != {b!r}')
 
 
-def compare_records(got: dict, want: dict, rtol: float = 1e-4,
-                    exact: Optional[bool] = None) -> List[str]:
+def compare_records(got: dict, want: dict, rtol: float = 1e-3,
+                    exact: bool = False) -> List[str]:
     """Differences between two records (empty when they agree).
 
     Args:
         got (dict): A fresh :func:`model_record`.
         want (dict): The golden record.
         rtol (float): Relative tolerance where the comparison is not exact.
-        exact (bool, optional): Compare hashes and floats exactly. Defaults
-            to whether both records come from the same torch version and
-            CPU capability.
+            Logged accuracies (``acc_*``, counts of argmax hits) move by
+            whole pixels when near-tied random logits round differently;
+            they are compared to within :data:`ACC_ATOL` percentage points.
+        exact (bool): Compare hashes and floats bit for bit. Only
+            meaningful on the machine (CPU, torch build, thread count) that
+            made ``want``. Defaults to False.
 
     Returns:
         list[str]: One line per difference.
     """
-    if exact is None:
-        exact = (got['cpu_capability'] == want['cpu_capability']
-                 and got['torch'] == want['torch'])
     errors: List[str] = []
+    if exact:
+        machine = ('torch', 'cpu_capability')
+        if any(got[k] != want[k] for k in machine):
+            errors.append(
+                'exact comparison across machines: recorded with ' +
+                ', '.join(f'{k} {want[k]}' for k in machine) + '; now ' +
+                ', '.join(f'{k} {got[k]}' for k in machine))
     if got['keys'] != want['keys']:
         errors.append(f'state-dict keys: {got["keys"]} != {want["keys"]}')
     # tensors are summaries (dicts); losses and gradient sums are floats
@@ -231,13 +246,18 @@ def compare_records(got: dict, want: dict, rtol: float = 1e-4,
             if isinstance(value, dict):
                 _compare_summary(f'{section}.{key}', other, value, exact,
                                  rtol, errors)
-            elif (other != value if exact else
-                  not _close(other, value, rtol, 1e-12)):
+            elif (other != value if exact else not _close(
+                    other, value, rtol,
+                    ACC_ATOL if _is_accuracy(key) else 1e-12)):
                 errors.append(f'{section}.{key}: {other!r} != {value!r}')
     if got['predict'] != want['predict']:
         if exact or not _nested_close(got['predict'], want['predict'], rtol):
             errors.append('predict: routing metainfo differs')
     return errors
+
+
+def _is_accuracy(key: str) -> bool:
+    return key.rsplit('.', 1)[-1].startswith('acc')
 
 
 def _nested_close(a, b, rtol: float) -> bool:

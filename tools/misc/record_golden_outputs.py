@@ -5,7 +5,11 @@ maths, commit ``tests/data/golden/``, then make the change;
 ``tests/integration/test_golden_outputs.py`` compares against the record
 (see :mod:`mmallnet.testing.golden`).
 
-    python tools/misc/record_golden_outputs.py [--check] [CONFIG ...]
+    python tools/misc/record_golden_outputs.py [--check [--exact]] [CONFIG ...]
+
+``--check --exact`` asserts bit-for-bit equality, which holds only on the
+machine that recorded the goldens; without ``--exact`` the check allows the
+rounding of other CPUs' kernels (relative 1e-3).
 """
 import argparse
 import glob
@@ -47,6 +51,9 @@ def main() -> int:
     parser.add_argument('configs', nargs='*', help='configs (default: all)')
     parser.add_argument('--check', action='store_true',
                         help='compare with the stored records instead')
+    parser.add_argument('--exact', action='store_true',
+                        help='with --check: bit for bit (the recording '
+                        'machine only)')
     args = parser.parse_args()
     import mmallnet  # noqa: F401  (registers the modules)
     from mmallnet.testing.golden import compare_records, model_record
@@ -58,7 +65,8 @@ def main() -> int:
         path = golden_path(config)
         if args.check:
             with open(path) as f:
-                errors = compare_records(record, json.load(f))
+                errors = compare_records(record, json.load(f),
+                                         exact=args.exact)
             failed += bool(errors)
             print(f'{"FAIL" if errors else "ok  "} {osp.basename(config)}')
             for line in errors:
