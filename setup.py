@@ -39,6 +39,7 @@ setup(
     install_requires=read_requirements('runtime.txt'),
     extras_require=dict(
         tests=read_requirements('tests.txt'),
+        analysis=read_requirements('analysis.txt'),
         mim=read_requirements('mminstall.txt')),
     license='Apache License 2.0',
     zip_safe=False)

@@ -10,6 +10,7 @@ from .non_finite_loss_hook import (
     non_finite_losses,
     non_finite_tensors,
 )
+from .route_loss_weight_hook import RouteLossWeightHook
 from .task_consistency_hook import (
     TaskConsistencyHook,
     TaskUse,
@@ -20,6 +21,7 @@ __all__ = [
     'AtomicCheckpointHook', 'CheckpointFitHook',
     'DegradedBenchmarkAverageHook', 'average_over_degradations',
     'NonFiniteLossError', 'NonFiniteLossHook', 'non_finite_losses',
-    'non_finite_tensors', 'TaskConsistencyHook', 'TaskUse',
+    'non_finite_tensors', 'RouteLossWeightHook', 'TaskConsistencyHook',
+    'TaskUse',
     'check_task_consistency'
 ]

@@ -2,7 +2,7 @@
 import os
 import os.path as osp
 from collections import Counter, defaultdict
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
@@ -43,6 +43,46 @@ def routing_table(results: Sequence[dict], num_experts: int
         key: table / table.sum(axis=1, keepdims=True)
         for key, table in counts.items()
     }
+
+
+def routing_mutual_information(results: Sequence[dict], num_experts: int
+                               ) -> Tuple[np.ndarray, float]:
+    """Mutual information between degradation type and chosen expert.
+
+    ``I(T; E) = sum_{t,e} p(t, e) log2(p(t, e) / (p(t) p(e)))`` per scale,
+    where every routing decision (``k`` per image with top-k) is one draw
+    of ``(T, E)``. 0 bit: the choice ignores the degradation; ``H(T)``
+    bits (the upper bound, returned too): the type is read off the expert.
+
+    Args:
+        results (Sequence[dict]): Per image ``degradation_type`` (str) and
+            ``routing`` (``[scale][k]`` expert ids).
+        num_experts (int): Number of experts per scale.
+
+    Returns:
+        tuple[np.ndarray, float]: ``(num_scales,)`` mutual information in
+        bits, and the entropy ``H(T)`` of the degradation types in bits.
+    """
+    types = sorted({str(r['degradation_type']) for r in results})
+    index = {t: i for i, t in enumerate(types)}
+    joint = None
+    for result in results:
+        routing = np.asarray(result['routing'], dtype=np.int64)
+        if joint is None:
+            joint = np.zeros((routing.shape[0], len(types), num_experts))
+        for scale, experts in enumerate(routing):
+            np.add.at(joint[scale, index[str(result['degradation_type'])]],
+                      experts, 1)
+    joint = joint / joint.sum(axis=(1, 2), keepdims=True)
+    p_type = joint.sum(axis=2, keepdims=True)
+    p_expert = joint.sum(axis=1, keepdims=True)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        terms = joint * np.log2(joint / (p_type * p_expert))
+    mutual_info = np.nansum(terms, axis=(1, 2))
+    p_t = p_type[0, :, 0]
+    type_entropy = float(-(p_t * np.log2(p_t)).sum())
+    # Rounding can leave -1e-17 where the choice ignores the type.
+    return np.clip(mutual_info, 0., None), type_entropy
 
 
 def mean_routing_probs(results: Sequence[dict]) -> Dict[str, np.ndarray]:
@@ -101,12 +141,16 @@ def _tabulate(values: Dict[str, np.ndarray], counts: Dict[str, int],
 
 
 def plot_routing(shares: Dict[str, np.ndarray],
-                 path: Optional[str] = None) -> np.ndarray:
+                 path: Optional[str] = None,
+                 mutual_info: Optional[Sequence[float]] = None
+                 ) -> np.ndarray:
     """Draw a heatmap per scale: degradation types x experts.
 
     Args:
         shares (dict[str, np.ndarray]): Output of :func:`routing_table`.
         path (str, optional): Image file to write (e.g. ``routing.png``).
+        mutual_info (Sequence[float], optional): ``I(type; expert)`` per
+            scale in bits, shown in each panel's title.
 
     Returns:
         np.ndarray: The picture, ``(H, W, 3)`` uint8 RGB.
@@ -130,7 +174,10 @@ def plot_routing(shares: Dict[str, np.ndarray],
         ax.set_xticks(range(num_experts),
                       [f'E{k + 1}' for k in range(num_experts)])
         ax.set_yticks(range(len(types)), types if scale == 0 else [])
-        ax.set_title(f'1/{4 * 2**scale}')
+        title = f'1/{4 * 2**scale}'
+        if mutual_info is not None:
+            title += f'\nI = {mutual_info[scale]:.2f} bit'
+        ax.set_title(title)
     fig.suptitle('MaE routing: % of images per expert')
     fig.tight_layout()
     if path:
@@ -156,7 +203,11 @@ class RoutingMetric(BaseMetric):
     ``routing_probs`` (every expert's probability), the mean probability
     per type is reported too (``routing/<type>/s<scale>.p<k>``) and
     logged, which shows whether the router's scores depend on the
-    degradation even where the top-1 choice does not. The heatmap goes to
+    degradation even where the top-1 choice does not. How much the choice
+    depends on the degradation is summed up per scale as the mutual
+    information ``I(type; expert)`` in bits (``routing/s<scale>.MI``, with
+    its upper bound ``H(type)`` as ``routing/type_entropy``), logged
+    beside the tables and shown on the heatmap. The heatmap goes to
     the current visualizer (``vis_data/vis_image/mae_routing_*.png`` of
     the run with MMSeg's default ``LocalVisBackend``) and, with
     ``plot_path``, to that file too. Add it next to
@@ -227,6 +278,16 @@ class RoutingMetric(BaseMetric):
         table = _tabulate(shares, counts, field_names, 'E', '.0f', metrics)
         print_log('MaE routing (% of images per expert, per scale):\n' +
                   table.get_string(), logger='current')
+        mutual_info, type_entropy = routing_mutual_information(
+            results, self.num_experts)
+        for scale, value in enumerate(mutual_info):
+            metrics[f's{scale}.MI'] = float(value)
+        metrics['type_entropy'] = type_entropy
+        print_log('MaE routing: I(degradation type; expert) per scale: ' +
+                  ', '.join(f'1/{4 * 2**s} {v:.3f}'
+                            for s, v in enumerate(mutual_info)) +
+                  f' bit (at most H(type) = {type_entropy:.3f} bit)',
+                  logger='current')
         with_probs = [r for r in results if 'routing_probs' in r]
         if with_probs:
             if len(with_probs) != len(results):
@@ -239,7 +300,7 @@ class RoutingMetric(BaseMetric):
                       'scale):\n' + prob_table.get_string(),
                       logger='current')
         if self.plot_path or self.add_to_visualizer:
-            image = plot_routing(shares, self.plot_path)
+            image = plot_routing(shares, self.plot_path, mutual_info)
             if self.plot_path:
                 print_log(f'Routing plot written to {self.plot_path}',
                           logger='current')

@@ -11,6 +11,21 @@ For a feature ``x`` with pooled descriptor ``h = GAP(x)``:
 * probabilities ``p = softmax(z)``; the top-k experts are kept and their
   gates are the kept probabilities (not renormalised).
 
+Switches for the study of what makes the router specialise (the defaults
+are MoCE-IR's routing and aux loss):
+
+* ``gate_mode``: ``'prob'`` (the kept probabilities), ``'renorm'`` (the
+  kept probabilities divided by their sum: 1 for top-1, so the task loss
+  no longer pulls the chosen expert's probability up) or
+  ``'straight_through'`` (the renormalised value forward, the gradient of
+  the kept probabilities backward);
+* ``noise_type``: ``'normal'`` (``N(0, (1/n)^2)`` before the temperature)
+  or ``'gumbel'`` (standard Gumbel noise on the scaled logits, so the
+  top-1 choice in training is a sample of ``softmax(z)``);
+* ``logit_source``: ``'both'`` (``g + lambda * prior``) or ``'prior'``
+  (``lambda * prior`` alone: the choice depends on the feature only through
+  its high-frequency energy, which the degradations change most).
+
 The aux loss is ``w_imp * CV(Imp)^2 + w_load * CV(Load)^2``: ``Imp`` is
 the batch sum of the noise-free probabilities, weighted per expert by its
 normalised parameter count when the complexity bias is on; ``Load`` is
@@ -22,6 +37,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
+
+GATE_MODES = ('prob', 'renorm', 'straight_through')
+NOISE_TYPES = ('normal', 'gumbel')
+LOGIT_SOURCES = ('both', 'prior')
 
 
 class Routing(NamedTuple):
@@ -73,6 +92,13 @@ class ImageRouter(nn.Module):
         imp_weight (float): Weight of ``CV(Imp)^2``. Defaults to 0.5.
         load_weight (float): Weight of ``CV(Load)^2``. Defaults to 0.5.
         prior_scale (float): Initial ``lambda``. Defaults to 1.
+        gate_mode (str): ``'prob'``, ``'renorm'`` or
+            ``'straight_through'`` (see the module docstring).
+            Defaults to 'prob'.
+        noise_type (str): ``'normal'`` or ``'gumbel'``.
+            Defaults to 'normal'.
+        logit_source (str): ``'both'`` or ``'prior'``.
+            Defaults to 'both'.
     """
 
     def __init__(self,
@@ -84,11 +110,24 @@ class ImageRouter(nn.Module):
                  use_noise: bool = True,
                  imp_weight: float = 0.5,
                  load_weight: float = 0.5,
-                 prior_scale: float = 1.) -> None:
+                 prior_scale: float = 1.,
+                 gate_mode: str = 'prob',
+                 noise_type: str = 'normal',
+                 logit_source: str = 'both') -> None:
         super().__init__()
         if not 1 <= top_k <= num_experts:
             raise ValueError(f'top_k must be in [1, {num_experts}], '
                              f'got {top_k}')
+        for name, value, allowed in (
+                ('gate_mode', gate_mode, GATE_MODES),
+                ('noise_type', noise_type, NOISE_TYPES),
+                ('logit_source', logit_source, LOGIT_SOURCES)):
+            if value not in allowed:
+                raise ValueError(f'ImageRouter: {name} must be one of '
+                                 f'{allowed}, got {value!r}')
+        self.gate_mode = gate_mode
+        self.noise_type = noise_type
+        self.logit_source = logit_source
         self.channels = channels
         self.num_experts = num_experts
         self.top_k = top_k
@@ -97,7 +136,10 @@ class ImageRouter(nn.Module):
         self.imp_weight = imp_weight
         self.load_weight = load_weight
         self.noise_std = 1. / num_experts
-        self.gate = nn.Linear(channels, num_experts, bias=False)
+        # No content gate when the logits come from the prior alone (an
+        # unused layer would need DDP's find_unused_parameters).
+        self.gate = nn.Linear(channels, num_experts, bias=False) \
+            if logit_source == 'both' else None
         self.prior = nn.Linear(channels, num_experts, bias=False)
         self.prior_scale = nn.Parameter(torch.tensor(float(prior_scale)))
         self.temperature = nn.Linear(channels, 1)
@@ -129,7 +171,9 @@ class ImageRouter(nn.Module):
         h = x.mean(dim=(2, 3))
         hp = F.conv2d(x, self.high_pass, padding=1, groups=self.channels)
         descriptor = hp.abs().mean(dim=(2, 3))
-        base = self.gate(h) + self.prior_scale * self.prior(descriptor)
+        base = self.prior_scale * self.prior(descriptor)
+        if self.gate is not None:
+            base = self.gate(h) + base
         temperature = torch.sigmoid(self.temperature(h)) + 0.5
         return base, temperature
 
@@ -141,7 +185,8 @@ class ImageRouter(nn.Module):
             clean (Tensor): ``(B, n)`` noise-free scaled logits.
             noisy (Tensor): ``(B, n)`` scaled logits used for selection.
             noise_std (Tensor): ``(B, 1)`` std of the noise in the scaled
-                space (``(1/n) / T``).
+                space (``(1/n) / T``); unused with Gumbel noise, whose
+                scale there is 1.
 
         Returns:
             Tensor: Scalar loss.
@@ -160,14 +205,34 @@ class ImageRouter(nn.Module):
             out_thr = top[:, self.top_k - 1:self.top_k]
             is_in = noisy >= out_thr
             thr = torch.where(is_in, in_thr, out_thr)
-            normal = torch.distributions.Normal(
-                clean.new_zeros(()), clean.new_ones(()))
-            load = normal.cdf((clean - thr) / noise_std).sum(dim=0)
+            if self.noise_type == 'gumbel':
+                # P(clean + G > thr) = 1 - exp(-exp(clean - thr))
+                load = -torch.expm1(-torch.exp(clean - thr)).sum(dim=0)
+            else:
+                normal = torch.distributions.Normal(
+                    clean.new_zeros(()), clean.new_ones(()))
+                load = normal.cdf((clean - thr) / noise_std).sum(dim=0)
             load_loss = cv_squared(load)
         else:
             load_loss = clean.new_zeros(())
         return (self.imp_weight * cv_squared(importance) +
                 self.load_weight * load_loss)
+
+    def _gates(self, kept: Tensor) -> Tensor:
+        """Gates of the kept experts for ``gate_mode``.
+
+        Args:
+            kept (Tensor): ``(B, k)`` probabilities of the kept experts.
+
+        Returns:
+            Tensor: ``(B, k)`` gates.
+        """
+        if self.gate_mode == 'prob':
+            return kept
+        renorm = kept / kept.sum(dim=-1, keepdim=True)
+        if self.gate_mode == 'renorm':
+            return renorm
+        return renorm.detach() + kept - kept.detach()
 
     def forward(self, x: Tensor) -> Routing:
         """Route every image of the batch.
@@ -180,12 +245,16 @@ class ImageRouter(nn.Module):
         """
         base, temperature = self.logits(x)
         clean = base / temperature
-        if self.training and self.use_noise:
+        if not (self.training and self.use_noise):
+            noisy = clean
+        elif self.noise_type == 'gumbel':
+            uniform = torch.rand_like(base).clamp_(1e-10, 1. - 1e-7)
+            noisy = clean - torch.log(-torch.log(uniform))
+        else:
             noise = torch.randn_like(base) * self.noise_std
             noisy = (base + noise) / temperature
-        else:
-            noisy = clean
         probs = noisy.softmax(dim=-1)
-        gates, indices = probs.topk(self.top_k, dim=-1)
+        kept, indices = probs.topk(self.top_k, dim=-1)
+        gates = self._gates(kept)
         aux = self.aux_loss(clean, noisy, self.noise_std / temperature)
         return Routing(indices, gates, probs, aux)

@@ -126,6 +126,15 @@ class MaENeck(BaseModule):
             Defaults to True.
         ddp_safe (bool): Zero-valued term over unused experts in training,
             so DDP needs no ``find_unused_parameters``. Defaults to True.
+        gate_mode (str): Gates of the kept experts: ``'prob'`` (MoCE-IR),
+            ``'renorm'`` or ``'straight_through'``; see
+            :class:`~mmallnet.models.layers.ImageRouter`.
+            Defaults to 'prob'.
+        noise_type (str): Exploration noise, ``'normal'`` (MoCE-IR) or
+            ``'gumbel'``. Defaults to 'normal'.
+        logit_source (str): Router logits from ``'both'`` the content gate
+            and the degradation prior, or from the ``'prior'`` alone.
+            Defaults to 'both'.
         init_cfg (dict or list[dict], optional): Initialisation config.
     """
 
@@ -146,6 +155,9 @@ class MaENeck(BaseModule):
                  use_noise: bool = True,
                  complexity_bias: bool = True,
                  ddp_safe: bool = True,
+                 gate_mode: str = 'prob',
+                 noise_type: str = 'normal',
+                 logit_source: str = 'both',
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if output_mode not in OUTPUT_MODES:
@@ -165,7 +177,10 @@ class MaENeck(BaseModule):
                 use_noise=use_noise,
                 use_complexity_bias=complexity_bias,
                 imp_weight=imp_loss_weight,
-                load_weight=load_loss_weight)
+                load_weight=load_loss_weight,
+                gate_mode=gate_mode,
+                noise_type=noise_type,
+                logit_source=logit_source)
             self.mixtures = nn.ModuleList([
                 ComplexityMixture(
                     c,

@@ -5,6 +5,7 @@ import pytest
 from mmallnet.evaluation.metrics import RoutingMetric
 from mmallnet.evaluation.metrics.routing_metric import (
     mean_routing_probs,
+    routing_mutual_information,
     routing_table,
 )
 
@@ -43,8 +44,42 @@ def test_metric_keys_table_and_plot(tmp_path):
     assert results['fog/s1.E2'] == 0.5
     assert results['rain/s0.E1'] == 1.0
     assert results['all/s1.E4'] == 0.25
-    assert len(results) == 3 * 2 * 4
+    # two equally likely types: H(type) = 1 bit; at 1/4 the expert names
+    # the type (I = 1); at 1/8 rain -> E1, fog -> E2 or E4: H(E) = 1.5,
+    # H(E | type) = 0.5, so I = 1 as well
+    assert results['s0.MI'] == pytest.approx(1.)
+    assert results['s1.MI'] == pytest.approx(1.)
+    assert results['type_entropy'] == pytest.approx(1.)
+    assert len(results) == 3 * 2 * 4 + 2 + 1
     assert path.stat().st_size > 1000
+
+
+def test_mutual_information_exact_values():
+    # the choice ignores the type: 0 bit at every scale
+    blind = [dict(routing=[[e], [e]], degradation_type=t)
+             for t in ('rain', 'fog') for e in (0, 1)]
+    mutual_info, type_entropy = routing_mutual_information(blind, 2)
+    np.testing.assert_allclose(mutual_info, [0., 0.], atol=1e-12)
+    assert type_entropy == pytest.approx(1.)
+    # four types, one expert each at 1/4; all to one expert at 1/8
+    types = ['noise', 'rain', 'fog', 'blur']
+    perfect = [dict(routing=[[i], [2]], degradation_type=t)
+               for i, t in enumerate(types) for _ in range(3)]
+    mutual_info, type_entropy = routing_mutual_information(perfect, 4)
+    np.testing.assert_allclose(mutual_info, [2., 0.], atol=1e-12)
+    assert type_entropy == pytest.approx(2.)
+    # unequal types (3 noise, 1 rain), noise -> E1, rain -> E2: I = H(T)
+    uneven = [dict(routing=[[0]], degradation_type='noise')] * 3 + [
+        dict(routing=[[1]], degradation_type='rain')]
+    mutual_info, type_entropy = routing_mutual_information(uneven, 2)
+    h = -(.75 * np.log2(.75) + .25 * np.log2(.25))
+    assert mutual_info[0] == pytest.approx(h)
+    assert type_entropy == pytest.approx(h)
+    # top-2: rain -> {E1, E2}, fog -> {E3, E4}; each decision is a draw,
+    # I = H(E) - H(E | T) = 2 - 1 = 1 bit
+    top2 = [dict(routing=[[0, 1]], degradation_type='rain'),
+            dict(routing=[[2, 3]], degradation_type='fog')]
+    assert routing_mutual_information(top2, 4)[0][0] == pytest.approx(1.)
 
 
 def test_mean_routing_probabilities():
@@ -66,7 +101,7 @@ def test_mean_routing_probabilities():
     assert out['rain/s1.p2'] == pytest.approx(.5)
     assert out['fog/s0.p4'] == pytest.approx(.6)
     assert out['rain/s0.E1'] == 1.0
-    assert len(out) == 2 * (3 * 2 * 4)
+    assert len(out) == 2 * (3 * 2 * 4) + 2 + 1
     # all or none of the predictions must carry the probabilities
     metric = RoutingMetric(num_experts=4, add_to_visualizer=False)
     metric.process(None, results[:1] + samples()[1:])

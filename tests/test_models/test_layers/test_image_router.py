@@ -63,3 +63,84 @@ def test_aux_loss_pieces():
 def test_bad_top_k():
     with pytest.raises(ValueError):
         ImageRouter(8, 4, top_k=5)
+
+
+def test_bad_switches_name_the_argument():
+    for name in ('gate_mode', 'noise_type', 'logit_source'):
+        with pytest.raises(ValueError, match=name):
+            ImageRouter(8, 4, **{name: 'nope'})
+
+
+def test_renormalised_gates():
+    torch.manual_seed(0)
+    router = ImageRouter(8, 4, top_k=2, gate_mode='renorm').eval()
+    r = router(torch.randn(3, 8, 6, 6))
+    kept = r.probs.gather(1, r.indices)
+    torch.testing.assert_close(r.gates, kept / kept.sum(1, keepdim=True))
+    torch.testing.assert_close(r.gates.sum(1), torch.ones(3))
+    # top-1: the gate is 1, so the task loss reaches no router weight
+    router = ImageRouter(8, 4, gate_mode='renorm').eval()
+    r = router(torch.randn(3, 8, 6, 6))
+    torch.testing.assert_close(r.gates, torch.ones(3, 1))
+    r.gates.sum().backward()
+    for name, p in router.named_parameters():
+        assert p.grad is None or p.grad.abs().max() < 1e-6, name
+
+
+def test_straight_through_gates():
+    torch.manual_seed(0)
+    x = torch.randn(3, 8, 6, 6)
+    weights = torch.tensor([[1.], [2.], [3.]])
+    grads = {}
+    for mode in ('prob', 'straight_through'):
+        torch.manual_seed(1)
+        router = ImageRouter(8, 4, gate_mode=mode).eval()
+        r = router(x)
+        (r.gates * weights).sum().backward()
+        grads[mode] = router.gate.weight.grad.clone()
+        if mode == 'straight_through':
+            torch.testing.assert_close(r.gates, torch.ones(3, 1))
+    # forward as 'renorm', backward as 'prob'
+    torch.testing.assert_close(grads['straight_through'], grads['prob'])
+    assert grads['prob'].abs().sum() > 0
+
+
+def test_gumbel_choice_samples_the_softmax():
+    torch.manual_seed(0)
+    router = ImageRouter(8, 4, noise_type='gumbel').train()
+    x = torch.randn(1, 8, 6, 6).expand(20000, -1, -1, -1)
+    with torch.no_grad():
+        base, temp = router.logits(x[:1])
+        r = router(x)
+    expected = (base / temp).softmax(-1)[0]
+    shares = torch.bincount(r.indices[:, 0], minlength=4) / 20000.
+    torch.testing.assert_close(shares, expected, atol=0.015, rtol=0)
+    router.eval()
+    with torch.no_grad():
+        assert torch.equal(router(x[:2]).probs, router(x[:2]).probs)
+
+
+def test_gumbel_load_estimate():
+    router = ImageRouter(8, 4, noise_type='gumbel', imp_weight=0.,
+                         load_weight=1.)
+    clean = torch.zeros(1, 4)
+    noisy = torch.tensor([[3., 2., 1., 0.]])
+    # expert 0 is chosen and has to beat 2 (the runner-up); the others
+    # have to beat 3: P(0 + G > t) = 1 - exp(-exp(-t))
+    load = torch.tensor([2., 3., 3., 3.]).neg().exp().neg().exp().neg() + 1
+    torch.testing.assert_close(
+        router.aux_loss(clean, noisy, torch.ones(1, 1)), cv_squared(load))
+
+
+def test_logits_from_the_prior_alone():
+    torch.manual_seed(0)
+    router = ImageRouter(8, 4, logit_source='prior')
+    assert router.gate is None
+    assert not any(n.startswith('gate.') for n, _ in
+                   router.named_parameters())
+    x = torch.randn(2, 8, 6, 6)
+    base, _ = router.logits(x)
+    hp = torch.nn.functional.conv2d(x, router.high_pass, padding=1,
+                                    groups=8)
+    torch.testing.assert_close(
+        base, router.prior_scale * router.prior(hp.abs().mean((2, 3))))

@@ -371,3 +371,24 @@ def test_in_channels_are_checked_when_the_segmentor_is_built():
             [8, 16, 32, 48], [8, 16, 32, 64],
             'the widths differ at scale(s) [3]')):
         resnet(torch.rand(1, 3, 64, 64), mode='tensor')
+
+
+@pytest.mark.parametrize('switches', [
+    dict(gate_mode='straight_through'),
+    dict(noise_type='gumbel'),
+    dict(logit_source='prior', gate_mode='renorm'),
+])
+def test_router_switches_reach_every_scale_and_train(switches):
+    torch.manual_seed(0)
+    neck = MaENeck(IN_CHANNELS, **switches).train()
+    for mix in neck.mixtures:
+        for name, value in switches.items():
+            assert getattr(mix.router, name) == value
+    out = neck(make_feats())
+    loss = 0.01 * out['routing'].aux_loss
+    for p, j in zip(out['restoration'], out['prediction']):
+        loss = loss + p.pow(2).mean() + j.pow(2).mean()
+    loss.backward()
+    # every parameter that exists gets a gradient (DDP needs no
+    # find_unused_parameters with any switch)
+    assert not [n for n, p in neck.named_parameters() if p.grad is None]
