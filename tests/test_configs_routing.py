@@ -1,4 +1,5 @@
-"""The routing study configs: the demo with one routing switch each."""
+"""The routing study and sensitivity configs: the demo with one routing
+switch each."""
 import copy
 import glob
 import os.path as osp
@@ -11,8 +12,9 @@ from mmengine.runner import Runner
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(REPO, 'configs', 'allnet',
                 'allnet_r18-w32_1xb8-500_synthscenes-96x128.py')
-ROUTING = sorted(glob.glob(osp.join(REPO, 'configs', 'allnet', 'routing',
-                                    '*.py')))
+ROUTING = sorted(
+    glob.glob(osp.join(REPO, 'configs', 'allnet', 'routing', '*.py')) +
+    glob.glob(osp.join(REPO, 'configs', 'allnet', 'sensitivity', '*.py')))
 WARMUP = osp.join(REPO, 'configs', 'allnet', 'routing',
                   'allnet-route-warmup_r18-w32_1xb8-500_synthscenes-96x128.py')
 #: What each config changes in the demo's MaE neck.
@@ -20,6 +22,15 @@ NECK_SWITCHES = {
     'allnet-route-warmup_': {},
     'allnet-route-warmup-prior_': dict(logit_source='prior'),
     'allnet-route-renorm_': dict(gate_mode='renorm'),
+    'allnet-sens-experts2_': dict(
+        num_experts=2, expert_channel_divisors=(1, 8),
+        expert_windows=(4, 32), expert_kernel_sizes=(3, 9)),
+    'allnet-sens-experts8_': dict(
+        num_experts=8, expert_channel_divisors=(1, 1, 2, 2, 4, 4, 8, 8),
+        expert_windows=(4, 4, 8, 8, 16, 16, 32, 32),
+        expert_kernel_sizes=(3, 3, 5, 5, 7, 7, 9, 9)),
+    'allnet-sens-temp-fixed_': dict(temperature_range=(1.0, 1.0)),
+    'allnet-sens-temp-wide_': dict(temperature_range=(0.25, 4.0)),
 }
 
 
@@ -40,10 +51,16 @@ def test_every_routing_config_is_known():
 def test_only_the_routing_differs_from_the_demo(path):
     demo, cfg = Config.fromfile(DEMO), Config.fromfile(path)
     for key in ('train_dataloader', 'val_dataloader', 'train_cfg',
-                'optim_wrapper', 'param_scheduler', 'val_evaluator'):
+                'optim_wrapper', 'param_scheduler'):
         assert cfg[key] == demo[key], key
+    switches = switches_of(path)
     want = copy.deepcopy(demo.model.to_dict())
-    want['neck'].update(switches_of(path))
+    want['neck'].update(switches)
+    # the routing table has one column per expert
+    evaluator = copy.deepcopy(demo.val_evaluator)
+    evaluator[1]['num_experts'] = switches.get('num_experts', 4)
+    assert cfg.val_evaluator == evaluator
+    assert cfg.test_evaluator == cfg.val_evaluator
     assert cfg.model.to_dict() == want
     hooks = [h['type'] for h in cfg.custom_hooks]
     demo_hooks = [h['type'] for h in demo.custom_hooks]

@@ -5,7 +5,8 @@ For a feature ``x`` with pooled descriptor ``h = GAP(x)``:
 * gate logits ``g = W_g h`` and a degradation prior
   ``prior = W_p GAP(|HP(x)|)``, where ``HP`` is a fixed depthwise
   8-neighbour Laplacian (a buffer, never trained);
-* a per-image temperature ``T = sigmoid(w_t^T h + b_t) + 0.5``;
+* a per-image temperature ``T = sigmoid(w_t^T h + b_t) + 0.5``, in
+  ``(0.5, 1.5)`` (``temperature_range``; a range of one value fixes it);
 * logits ``z = (g + lambda * prior + eps) / T`` with exploration noise
   ``eps ~ N(0, (1/n)^2)`` in training only (``lambda`` learnable, init 1);
 * probabilities ``p = softmax(z)``; the top-k experts are kept and their
@@ -99,6 +100,10 @@ class ImageRouter(nn.Module):
             Defaults to 'normal'.
         logit_source (str): ``'both'`` or ``'prior'``.
             Defaults to 'both'.
+        temperature_range (tuple[float, float]): ``(T_min, T_max)``, the
+            temperature is ``T_min + (T_max - T_min) * sigmoid(w_t^T h +
+            b_t)``; equal ends fix ``T`` (no temperature layer).
+            Defaults to (0.5, 1.5).
     """
 
     def __init__(self,
@@ -113,7 +118,8 @@ class ImageRouter(nn.Module):
                  prior_scale: float = 1.,
                  gate_mode: str = 'prob',
                  noise_type: str = 'normal',
-                 logit_source: str = 'both') -> None:
+                 logit_source: str = 'both',
+                 temperature_range: Sequence[float] = (0.5, 1.5)) -> None:
         super().__init__()
         if not 1 <= top_k <= num_experts:
             raise ValueError(f'top_k must be in [1, {num_experts}], '
@@ -125,6 +131,12 @@ class ImageRouter(nn.Module):
             if value not in allowed:
                 raise ValueError(f'ImageRouter: {name} must be one of '
                                  f'{allowed}, got {value!r}')
+        t_min, t_max = (float(t) for t in temperature_range)
+        if not 0 < t_min <= t_max:
+            raise ValueError('ImageRouter: temperature_range must be '
+                             '(T_min, T_max) with 0 < T_min <= T_max, got '
+                             f'{tuple(temperature_range)}')
+        self.temperature_range = (t_min, t_max)
         self.gate_mode = gate_mode
         self.noise_type = noise_type
         self.logit_source = logit_source
@@ -142,7 +154,7 @@ class ImageRouter(nn.Module):
             if logit_source == 'both' else None
         self.prior = nn.Linear(channels, num_experts, bias=False)
         self.prior_scale = nn.Parameter(torch.tensor(float(prior_scale)))
-        self.temperature = nn.Linear(channels, 1)
+        self.temperature = nn.Linear(channels, 1) if t_max > t_min else None
         laplacian = torch.full((3, 3), -1.)
         laplacian[1, 1] = 8.
         self.register_buffer(
@@ -174,7 +186,12 @@ class ImageRouter(nn.Module):
         base = self.prior_scale * self.prior(descriptor)
         if self.gate is not None:
             base = self.gate(h) + base
-        temperature = torch.sigmoid(self.temperature(h)) + 0.5
+        t_min, t_max = self.temperature_range
+        if self.temperature is None:
+            temperature = base.new_full((base.shape[0], 1), t_min)
+        else:
+            temperature = t_min + (t_max - t_min) * torch.sigmoid(
+                self.temperature(h))
         return base, temperature
 
     def aux_loss(self, clean: Tensor, noisy: Tensor,

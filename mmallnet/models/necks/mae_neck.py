@@ -135,6 +135,9 @@ class MaENeck(BaseModule):
         logit_source (str): Router logits from ``'both'`` the content gate
             and the degradation prior, or from the ``'prior'`` alone.
             Defaults to 'both'.
+        temperature_range (tuple[float, float]): Range of the router's
+            per-image temperature; equal ends fix it. Defaults to
+            (0.5, 1.5).
         init_cfg (dict or list[dict], optional): Initialisation config.
     """
 
@@ -158,6 +161,7 @@ class MaENeck(BaseModule):
                  gate_mode: str = 'prob',
                  noise_type: str = 'normal',
                  logit_source: str = 'both',
+                 temperature_range: Sequence[float] = (0.5, 1.5),
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if output_mode not in OUTPUT_MODES:
@@ -180,7 +184,8 @@ class MaENeck(BaseModule):
                 load_weight=load_loss_weight,
                 gate_mode=gate_mode,
                 noise_type=noise_type,
-                logit_source=logit_source)
+                logit_source=logit_source,
+                temperature_range=tuple(temperature_range))
             self.mixtures = nn.ModuleList([
                 ComplexityMixture(
                     c,

@@ -144,3 +144,21 @@ def test_logits_from_the_prior_alone():
                                     groups=8)
     torch.testing.assert_close(
         base, router.prior_scale * router.prior(hp.abs().mean((2, 3))))
+
+
+def test_temperature_range():
+    torch.manual_seed(0)
+    x = torch.randn(4, 8, 6, 6)
+    wide = ImageRouter(8, 4, temperature_range=(0.25, 4.))
+    _, temp = wide.logits(x)
+    s = torch.sigmoid(wide.temperature(x.mean((2, 3))))
+    torch.testing.assert_close(temp, 0.25 + 3.75 * s)
+    # equal ends: T is that value and there is no temperature layer
+    fixed = ImageRouter(8, 4, temperature_range=(1., 1.)).eval()
+    assert fixed.temperature is None
+    base, temp = fixed.logits(x)
+    assert torch.equal(temp, torch.ones(4, 1))
+    torch.testing.assert_close(fixed(x).probs, base.softmax(-1))
+    for bad in ((0., 1.), (2., 1.)):
+        with pytest.raises(ValueError, match='temperature_range'):
+            ImageRouter(8, 4, temperature_range=bad)

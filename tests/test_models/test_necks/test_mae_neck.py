@@ -377,6 +377,7 @@ def test_in_channels_are_checked_when_the_segmentor_is_built():
     dict(gate_mode='straight_through'),
     dict(noise_type='gumbel'),
     dict(logit_source='prior', gate_mode='renorm'),
+    dict(temperature_range=(1., 1.)),
 ])
 def test_router_switches_reach_every_scale_and_train(switches):
     torch.manual_seed(0)

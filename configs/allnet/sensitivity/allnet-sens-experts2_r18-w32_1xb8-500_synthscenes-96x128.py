@@ -1,0 +1,16 @@
+# Sensitivity of the demo to the expert count: n = 2 (the cheapest and the
+# most expensive of the demo's four complexity levels) instead of 4.
+# Results: configs/allnet/README.md ("Routing").
+_base_ = ['../allnet_r18-w32_1xb8-500_synthscenes-96x128.py']
+model = dict(
+    neck=dict(
+        num_experts=2,
+        expert_channel_divisors=(1, 8),
+        expert_windows=(4, 32),
+        expert_kernel_sizes=(3, 9)))
+val_evaluator = [
+    dict(type='MultiTaskMetric', tasks={{_base_.tasks}}, num_classes=10,
+         per_degradation=True),
+    dict(type='RoutingMetric', num_experts=2),
+]
+test_evaluator = val_evaluator
