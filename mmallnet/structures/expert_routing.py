@@ -8,10 +8,12 @@ with a ``routing`` attribute. :func:`routing_of` reads either. Segmentors
 turn it into losses (:func:`routing_losses`) and per-sample metainfo
 (:func:`write_routing`, read by ``RoutingMetric`` and the visualizer).
 """
+import math
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 #: Metainfo keys a routed model writes into each data sample.
@@ -123,18 +125,78 @@ def routing_of(features: Any) -> Optional[ExpertRouting]:
     return None
 
 
-def routing_losses(features: Any, weight: float) -> Dict[str, Tensor]:
+def type_given_expert_entropy(probs: Tensor, types: Sequence[str]) -> Tensor:
+    """``H(T | E)`` per scale, in bits, of a batch's soft routing.
+
+    With ``p_i(e)`` image ``i``'s routing probabilities and ``t_i`` its
+    degradation type, the batch's joint is ``P(t, e) = mean_i 1[t_i = t]
+    p_i(e)``; ``H(T | E) = -sum P(t, e) log2(P(t, e) / P(e))``, which is
+    ``H(T) - I(T; E)``: 0 when the expert names the type, ``H(T)`` when
+    the routing ignores it. Differentiable in ``probs``.
+
+    Args:
+        probs (Tensor): ``(B, S, n)`` routing probabilities.
+        types (Sequence[str]): ``B`` degradation types.
+
+    Returns:
+        Tensor: ``(S,)`` conditional entropies in bits.
+    """
+    if len(types) != probs.shape[0]:
+        raise ValueError(f'{len(types)} degradation types for a batch of '
+                         f'{probs.shape[0]} images')
+    names = sorted(set(types))
+    ids = torch.tensor([names.index(t) for t in types], device=probs.device)
+    onehot = F.one_hot(ids, len(names)).to(probs.dtype)  # (B, T)
+    joint = torch.einsum('bt,bsn->stn', onehot, probs) / probs.shape[0]
+    p_expert = joint.sum(dim=1, keepdim=True)
+    ratio = joint.clamp_min(1e-12) / p_expert.clamp_min(1e-12)
+    return -(joint * torch.log(ratio)).sum(dim=(1, 2)) / math.log(2)
+
+
+def routing_losses(features: Any,
+                   weight: float,
+                   type_weight: float = 0.,
+                   data_samples: Optional[Sequence] = None
+                   ) -> Dict[str, Tensor]:
     """The routing losses of a neck output (none without routing).
 
     Args:
         features: A neck's output, see :func:`routing_of`.
         weight (float): Weight of the aux loss.
+        type_weight (float): Weight of ``route.loss_type``, the mean over
+            scales of ``H(T | E)`` (:func:`type_given_expert_entropy`),
+            which rewards routing that tells the degradation types apart;
+            needs each sample's ``degradation_type``. 0 (the default):
+            not computed.
+        data_samples (Sequence, optional): The batch's samples, for the
+            degradation types.
 
     Returns:
-        dict[str, Tensor]: :meth:`ExpertRouting.losses`, or an empty dict.
+        dict[str, Tensor]: :meth:`ExpertRouting.losses` (plus
+        ``route.loss_type``), or an empty dict.
+
+    Raises:
+        KeyError: ``type_weight > 0`` and a sample has no
+            ``degradation_type``.
     """
     routing = routing_of(features)
-    return {} if routing is None else routing.losses(weight)
+    if routing is None:
+        return {}
+    losses = routing.losses(weight)
+    if type_weight > 0:
+        types = []
+        for sample in data_samples or []:
+            if 'degradation_type' not in sample:
+                raise KeyError(
+                    '`route_type_loss_weight` > 0 needs each training '
+                    "sample's `degradation_type` (set by RandomDegradation "
+                    'or DegradedCopy in the train pipeline); '
+                    f'{sample.metainfo.get("img_path", "a sample")} has '
+                    'none.')
+            types.append(str(sample.degradation_type))
+        entropy = type_given_expert_entropy(routing.probs, types)
+        losses['route.loss_type'] = type_weight * entropy.mean()
+    return losses
 
 
 def write_routing(features: Any, data_samples: Iterable) -> None:

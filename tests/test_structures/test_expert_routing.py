@@ -1,4 +1,6 @@
 """ExpertRouting: losses, metainfo and how neck outputs carry it."""
+import math
+
 import pytest
 import torch
 
@@ -12,6 +14,7 @@ from mmallnet.structures import (
 from mmallnet.structures.expert_routing import (
     routing_losses,
     stack_scales,
+    type_given_expert_entropy,
     write_routing,
 )
 from mmallnet.structures.multi_task_data_sample import MultiTaskDataSample
@@ -110,3 +113,53 @@ def test_routing_losses_and_write_routing_of_neck_outputs():
     assert 'routing' not in samples[0]
     write_routing(dict(routing=r), samples)
     assert samples[1].routing == [[1], [2], [3]]
+
+
+def test_type_given_expert_entropy_exact_values():
+    types = ['rain', 'rain', 'fog', 'fog']
+    one_hot = torch.eye(4)
+    # scale 0: the expert names the type (0 bit); scale 1: every image on
+    # one expert (H(T) = 1 bit); scale 2: uniform probabilities (1 bit)
+    probs = torch.stack([
+        one_hot[[0, 0, 3, 3]],
+        one_hot[[2, 2, 2, 2]],
+        torch.full((4, 4), .25),
+    ], dim=1)
+    torch.testing.assert_close(type_given_expert_entropy(probs, types),
+                               torch.tensor([0., 1., 1.]))
+    # rain -> E1; fog split between E1 and E2: P(E1) = 3/4 holds rain 2/3,
+    # fog 1/3, so H(T | E) = 3/4 * H(2/3, 1/3)
+    probs = one_hot[[0, 0, 0, 1]][:, None]
+    h = -(2 / 3 * math.log2(2 / 3) + 1 / 3 * math.log2(1 / 3))
+    torch.testing.assert_close(type_given_expert_entropy(probs, types),
+                               torch.tensor([.75 * h]))
+    with pytest.raises(ValueError, match='degradation types'):
+        type_given_expert_entropy(probs, types[:3])
+
+
+def test_type_loss_rewards_telling_types_apart():
+    def routed(logits):
+        return dict(routing=ExpertRouting(
+            decisions=torch.zeros(4, 1, 1, dtype=torch.long),
+            gates=torch.ones(4, 1, 1), probs=logits.softmax(-1),
+            aux_loss=torch.tensor(0.)))
+
+    samples = [MultiTaskDataSample(metainfo=dict(degradation_type=t))
+               for t in ('rain', 'rain', 'fog', 'fog')]
+    # uniform routing: H(T | E) = H(T) = 1 bit
+    losses = routing_losses(routed(torch.zeros(4, 1, 2)), 0.01, 0.5, samples)
+    torch.testing.assert_close(losses['route.loss_type'], torch.tensor(.5))
+    # rain leaning to E1: descending the loss sends rain further to E1 and
+    # fog to E2
+    logits = torch.tensor([[[.1, 0.]], [[.1, 0.]], [[0., 0.]], [[0., 0.]]],
+                          requires_grad=True)
+    routing_losses(routed(logits), 0.01, 0.5,
+                   samples)['route.loss_type'].backward()
+    step = -logits.grad[:, 0]
+    lean = step[:, 0] - step[:, 1]
+    assert (lean[:2] > 0).all() and (lean[2:] < 0).all()
+    # off by default, and a sample without a type is an error when on
+    assert 'route.loss_type' not in routing_losses(routed(logits), 0.01)
+    with pytest.raises(KeyError, match='degradation_type'):
+        routing_losses(routed(logits), 0.01, 0.5,
+                       [MultiTaskDataSample()] * 4)

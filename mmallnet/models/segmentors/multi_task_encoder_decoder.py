@@ -43,7 +43,8 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
       :class:`~mmallnet.structures.ExpertRouting`) also ``route.loss_aux``
       (``route_loss_weight`` x the neck's auxiliary loss, averaged over
       scales) and, for the log only, ``route.expert<k>``: the share of
-      (image, scale) decisions that picked expert ``k`` in the batch.
+      (image, scale) decisions that picked expert ``k`` in the batch; with
+      ``route_type_loss_weight > 0`` also ``route.loss_type``.
     - ``predict``: whole-image inference; every output (and the sample's
       ``degraded_img``) is cropped to the un-padded region
       (``img_padding_size``, :meth:`crop_to_image`), then post-processed
@@ -70,6 +71,13 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
             Defaults to None.
         route_loss_weight (float): Weight of the neck's routing auxiliary
             loss. Defaults to 0.01 (the paper's weight).
+        route_type_loss_weight (float): Weight of ``route.loss_type``,
+            ``H(degradation type | expert)`` of the batch's soft routing in
+            bits, averaged over scales (:func:`~mmallnet.structures
+            .expert_routing.type_given_expert_entropy`): it rewards routing
+            that tells the degradation types apart, without fixing which
+            expert takes which type. Needs each training sample's
+            ``degradation_type``. Defaults to 0 (off; not in the paper).
         train_cfg (dict, optional): Training config. Defaults to None.
         test_cfg (dict, optional): Test config; only
             ``mode='whole'`` is supported. Defaults to None.
@@ -85,6 +93,7 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
                  decode_head: ConfigType,
                  neck: OptConfigType = None,
                  route_loss_weight: float = 0.01,
+                 route_type_loss_weight: float = 0.,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
@@ -110,6 +119,7 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
             check_neck_fits_backbone(self.neck, self.backbone)
         self.decode_head = MODELS.build(decode_head)
         self.route_loss_weight = route_loss_weight
+        self.route_type_loss_weight = route_type_loss_weight
         self.align_corners = self.decode_head.align_corners
         self.num_classes = self.decode_head.num_classes
         self.tasks = list(self.decode_head.tasks)
@@ -189,7 +199,9 @@ class MultiTaskEncoderDecoder(BaseSegmentor):
         x, outputs = self._features_and_outputs(inputs, data_samples)
         losses = add_prefix(
             self.decode_head.loss_by_feat(outputs, data_samples), 'decode')
-        losses.update(routing_losses(x, self.route_loss_weight))
+        losses.update(
+            routing_losses(x, self.route_loss_weight,
+                           self.route_type_loss_weight, data_samples))
         return losses
 
     def predict(self,

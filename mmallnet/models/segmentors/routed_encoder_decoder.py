@@ -36,11 +36,19 @@ class RoutedEncoderDecoder(EncoderDecoder):
     Args:
         route_loss_weight (float): Weight of the neck's routing aux loss.
             Defaults to 0.01.
+        route_type_loss_weight (float): Weight of ``route.loss_type``,
+            ``H(degradation type | expert)`` of the batch's routing
+            (:func:`~mmallnet.structures.expert_routing
+            .type_given_expert_entropy`); needs the training samples'
+            ``degradation_type``. Defaults to 0 (off).
         **kwargs: Arguments of ``mmseg.models.EncoderDecoder``; ``neck``
             is required.
     """
 
-    def __init__(self, route_loss_weight: float = 0.01, **kwargs) -> None:
+    def __init__(self,
+                 route_loss_weight: float = 0.01,
+                 route_type_loss_weight: float = 0.,
+                 **kwargs) -> None:
         if kwargs.get('neck') is None:
             raise ValueError(
                 'RoutedEncoderDecoder: `neck` is required (a routed neck '
@@ -53,6 +61,7 @@ class RoutedEncoderDecoder(EncoderDecoder):
         super().__init__(**kwargs)
         check_neck_fits_backbone(self.neck, self.backbone)
         self.route_loss_weight = route_loss_weight
+        self.route_type_loss_weight = route_type_loss_weight
 
     def extract_feat(self, inputs: Tensor) -> List[Tensor]:
         """Backbone and neck features (they carry the routing)."""
@@ -79,7 +88,9 @@ class RoutedEncoderDecoder(EncoderDecoder):
         losses = self._decode_head_forward_train(x, data_samples)
         if self.with_auxiliary_head:
             losses.update(self._auxiliary_head_forward_train(x, data_samples))
-        losses.update(routing_losses(x, self.route_loss_weight))
+        losses.update(
+            routing_losses(x, self.route_loss_weight,
+                           self.route_type_loss_weight, data_samples))
         return losses
 
     def predict(self,
