@@ -144,6 +144,10 @@ def model_record(cfg: Config, size: int = 64) -> dict:
     inputs, samples = multi_task_batch(
         shapes=((size, size), (size - 8, size - 16)), size=size,
         num_classes=num_classes, seed=0)
+    if model_cfg.get('route_type_loss_weight', 0) > 0:
+        # the routing type loss reads the degradation type of each sample
+        for sample, kind in zip(samples, ('noise', 'fog')):
+            sample.set_metainfo(dict(degradation_type=kind))
     record = dict(format=GOLDEN_FORMAT,
                   cpu_capability=torch.backends.cpu.get_cpu_capability(),
                   torch=torch.__version__.split('+')[0],

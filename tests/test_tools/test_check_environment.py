@@ -161,7 +161,7 @@ def test_install_requires_are_ranges_without_torch_or_mmcv():
     mim = [str(r) for r in map(Requirement, kwargs['extras_require']['mim'])]
     assert mim == ['mmcv<2.2.0,>=2.0.0rc4']
     assert kwargs['extras_require']['tests'] == [
-        'pytest', 'ruff', 'tensorboard'
+        'pytest', 'ruff', 'tensorboard', 'scikit-learn'
     ]
 
 
