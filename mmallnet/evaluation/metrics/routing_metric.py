@@ -63,16 +63,11 @@ def routing_mutual_information(results: Sequence[dict], num_experts: int
         tuple[np.ndarray, float]: ``(num_scales,)`` mutual information in
         bits, and the entropy ``H(T)`` of the degradation types in bits.
     """
-    types = sorted({str(r['degradation_type']) for r in results})
-    index = {t: i for i, t in enumerate(types)}
-    joint = None
-    for result in results:
-        routing = np.asarray(result['routing'], dtype=np.int64)
-        if joint is None:
-            joint = np.zeros((routing.shape[0], len(types), num_experts))
-        for scale, experts in enumerate(routing):
-            np.add.at(joint[scale, index[str(result['degradation_type'])]],
-                      experts, 1)
+    shares = routing_table(results, num_experts)
+    counts = Counter(str(r['degradation_type']) for r in results)
+    # (scales, types, experts): each type's shares weighted by its images
+    joint = np.stack([shares[t] * counts[t] for t in sorted(counts)],
+                     axis=1)
     joint = joint / joint.sum(axis=(1, 2), keepdims=True)
     p_type = joint.sum(axis=2, keepdims=True)
     p_expert = joint.sum(axis=1, keepdims=True)
